@@ -1,0 +1,1 @@
+"""Example services for klue: the petstore demo."""

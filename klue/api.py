@@ -1,0 +1,86 @@
+"""``API``: one loaded spec with its models, validators, converters and client."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from .exceptions import KlueException
+from .models import ModelNamespace, Persistence, build_model_classes
+from .spec import Spec
+from .spec.codec import Codec
+from .spec.formats import FormatRegistry
+from .spec.validation import ValidatorCache
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+ErrorCallback = Callable[[Exception], Any]
+
+
+class API:
+    """A named, loaded spec. Reached as ``ApiPool.<name>``."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: Spec,
+        *,
+        timeout: float | None = None,
+        error_callback: ErrorCallback | None = None,
+        formats: Iterable[Any] | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        proto: str | None = None,
+        do_persist: bool = True,
+    ) -> None:
+        if error_callback is not None and not callable(error_callback):
+            raise TypeError(f"error_callback of API '{name}' must be callable, got {error_callback!r}")
+        self.name = name
+        self.spec = spec
+        self.timeout = timeout
+        self.error_callback = error_callback
+        self.host, self.port, self.proto = host, port, proto
+        self.formats = FormatRegistry(formats or ())
+        self.validators = ValidatorCache(spec.definitions, self.formats)
+        classes = build_model_classes(spec.model_definitions, formats or ())
+        self.codec = Codec(spec.definitions, classes, self.formats,
+                           matches=lambda schema, value: self.validators.get(schema).is_valid(value))
+        if do_persist:
+            for model_name, dotted in spec.persisted_models.items():
+                if model_name in classes:
+                    Persistence.inject(classes[model_name], dotted, model_name)
+        self.model = ModelNamespace(name, classes)
+        self.client: Any = None  # set by the client package
+
+    def __repr__(self) -> str:
+        return f"<API '{self.name}' {self.spec.title!r} {self.get_version()} from {self.spec.source}>"
+
+    def get_version(self) -> str:
+        """The spec's ``info.version``."""
+        return self.spec.api_version
+
+    def model_to_json(self, obj: Any) -> Any:
+        """A model instance (or any value) -> JSON-ready dicts, lists and scalars."""
+        name = type(obj).__name__
+        schema = {"$ref": f"#/definitions/{name}"} if name in self.spec.definitions else None
+        return self.codec.encoder(schema)(obj)
+
+    def json_to_model(self, model_name: str, data: Any) -> Any:
+        """Validate ``data`` against definition ``model_name`` and build the model from it."""
+        if model_name not in self.spec.definitions:
+            raise KlueException(f"API '{self.name}' has no definition '{model_name}'")
+        schema = {"$ref": f"#/definitions/{model_name}"}
+        self.validators.get(schema).validate(data, model_name)
+        decode = self.codec.decoder(schema)
+        return decode(data) if decode else data
+
+    def spawn_api(self, app: "Flask", decorator: Callable | None = None, *, cors: bool | dict = False) -> list[str]:
+        """Add this API's bound operations to ``app`` as validated routes."""
+        from .server import spawn_api
+
+        return spawn_api(self, app, decorator, cors=cors)
+
+    def _share_model(self, name: str, cls: type) -> None:
+        """Use ``cls`` for model ``name`` (``ApiPool.merge``)."""
+        self.model._replace(name, cls)
+        self.codec.models[name] = cls
+        self.codec.reset()

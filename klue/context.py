@@ -1,0 +1,50 @@
+"""Call ID and call path: tracing one user action across services.
+
+A server reads ``KlueCallerID``/``KlueCallerPath`` from the request (the
+legacy ``KlueCallID``/``KlueCallPath`` too), generates a uuid4 ID when none
+came in, and appends its own API name to the path. Handlers read them from
+``flask.g.call_id``/``flask.g.call_path`` or through ``get_call_id()`` and
+``get_call_path()``; the client sends them on to the next service.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Mapping
+
+from flask import g, has_app_context
+
+CALLER_ID_HEADER = "KlueCallerID"
+CALLER_PATH_HEADER = "KlueCallerPath"
+LEGACY_ID_HEADER = "KlueCallID"
+LEGACY_PATH_HEADER = "KlueCallPath"
+
+# Incoming values are echoed in logs and headers: accept only tame ones.
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+_VALID_PATH = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){0,63}\Z")
+
+
+def new_call_id() -> str:
+    return str(uuid.uuid4())
+
+
+def open_call(api_name: str, headers: Mapping[str, str]) -> tuple[str, str]:
+    """Set ``g.call_id`` and ``g.call_path`` for the request being served."""
+    call_id = headers.get(CALLER_ID_HEADER) or headers.get(LEGACY_ID_HEADER)
+    if not call_id or not _VALID_ID.match(call_id):
+        call_id = new_call_id()
+    incoming = headers.get(CALLER_PATH_HEADER) or headers.get(LEGACY_PATH_HEADER)
+    call_path = f"{incoming}.{api_name}" if incoming and _VALID_PATH.match(incoming) else api_name
+    g.call_id = call_id
+    g.call_path = call_path
+    return call_id, call_path
+
+
+def get_call_id() -> str | None:
+    """The call ID of the request being served, or None outside a request."""
+    return g.get("call_id") if has_app_context() else None
+
+
+def get_call_path() -> str | None:
+    """The '.'-separated API names from the public API to this one, or None."""
+    return g.get("call_path") if has_app_context() else None

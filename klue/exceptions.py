@@ -1,0 +1,159 @@
+"""Every exception klue raises, in one hierarchy.
+
+``KlueException`` is the root. Each class carries the HTTP ``status_code`` a
+server answers with when it escapes a handler, so a handler can
+``raise NotFound("no such pet")`` and the client gets a 404.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+
+class KlueException(Exception):
+    """Base of all klue errors; ``status_code`` is the HTTP status it maps to."""
+
+    status_code: int = 500
+    #: A short, stable, machine-readable name for the kind of error.
+    code: str = "INTERNAL_ERROR"
+
+    def __init__(self, message: str = "", *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+#: The seed's README spells it this way; kept so its snippets run unchanged.
+KlueExeption = KlueException
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid input: where it was (``body``, ``query``...), which
+    parameter or field, and why."""
+
+    location: str
+    name: str
+    message: str
+
+    def __str__(self) -> str:
+        if not self.name:
+            return f"{self.location}: {self.message}"
+        kind = "parameter" if self.location in ("path", "query", "header", "cookie", "formData") else "field"
+        return f"{self.location} {kind} '{self.name}': {self.message}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"in": self.location, "name": self.name, "message": self.message}
+
+
+class ValidationError(KlueException):
+    """Input does not match the spec: a request on the server, arguments on the client."""
+
+    status_code = 400
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, message: str = "", *, errors: Sequence[FieldError] = (), status_code: int | None = None) -> None:
+        self.errors = list(errors)
+        if not message and self.errors:
+            message = "; ".join(str(e) for e in self.errors)
+        super().__init__(message, status_code=status_code)
+
+    @classmethod
+    def for_field(cls, location: str, name: str, message: str) -> "ValidationError":
+        return cls(errors=[FieldError(location, name, message)])
+
+
+class InternalServerError(KlueException):
+    """Something failed on the server side; its details stay in the server log."""
+
+    status_code = 500
+    code = "INTERNAL_ERROR"
+
+
+class ResponseValidationError(InternalServerError):
+    """A handler returned something that its operation's response schema rejects."""
+
+    code = "INVALID_RESPONSE"
+
+
+class NotFound(KlueException):
+    status_code = 404
+    code = "NOT_FOUND"
+
+
+class MethodNotAllowed(KlueException):
+    status_code = 405
+    code = "METHOD_NOT_ALLOWED"
+
+
+class PayloadTooLarge(KlueException):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(KlueException):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class MergeApisException(KlueException):
+    """``ApiPool.merge()`` found two models with one name and different definitions."""
+
+    code = "MERGE_CONFLICT"
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """One problem in a spec file, located by file, operation and JSON pointer."""
+
+    source: str
+    pointer: str
+    reason: str
+    operation: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.source}"
+        if self.operation:
+            where += f": {self.operation}"
+        return f"{where}: at {self.pointer or '/'}: {self.reason}"
+
+
+class SpecError(KlueException):
+    """A spec cannot be loaded; ``problems`` lists every problem found."""
+
+    code = "SPEC_ERROR"
+
+    def __init__(self, problems: Sequence[SpecProblem]) -> None:
+        self.problems = list(dict.fromkeys(problems))  # one problem may be seen twice
+        lines = [str(p) for p in self.problems]
+        head = lines[0] if len(lines) == 1 else f"{len(lines)} problems in spec:\n  " + "\n  ".join(lines)
+        super().__init__(head)
+
+    @classmethod
+    def single(cls, source: str, pointer: str, reason: str, operation: str = "") -> "SpecError":
+        return cls([SpecProblem(source, pointer, reason, operation)])
+
+
+class BindingError(KlueException):
+    """An ``x-bind-server``/``x-decorate-*``/``x-persist`` target cannot be used."""
+
+    code = "BINDING_ERROR"
+
+
+class UnboundOperationsError(BindingError):
+    """``spawn_api`` found operations with no handler; ``operations`` names them."""
+
+    def __init__(self, api_name: str, operations: Sequence[str]) -> None:
+        self.operations = list(operations)
+        super().__init__(
+            f"API '{api_name}': {len(self.operations)} operation(s) have no x-bind-server "
+            f"(add one, or x-no-bind-server: true to skip them): " + ", ".join(self.operations)
+        )
+
+
+def error_details(exc: BaseException) -> dict[str, Any]:
+    """The client-safe extension members of an error body (field errors only)."""
+    if isinstance(exc, ValidationError) and exc.errors:
+        return {"errors": [e.to_json() for e in exc.errors]}
+    return {}

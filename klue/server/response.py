@@ -1,0 +1,171 @@
+"""Turning handler results and errors into JSON responses.
+
+``ResponseBuilder`` is compiled per operation: for each declared status, the
+encoder and prepared validator of its schema. ``ErrorRenderer`` builds error
+bodies: the API's ``error_callback`` model when it has one, otherwise RFC 9457
+problem details. Neither ever puts exception text from inside a handler, or
+a traceback, into a 5xx body: those go to the server log.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Callable
+
+from flask import Response
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from ..exceptions import (
+    InternalServerError, KlueException, ResponseValidationError, ValidationError, error_details,
+)
+from ..spec.interface import Operation
+from .request import is_json_media_type
+
+if TYPE_CHECKING:
+    from ..api import API
+
+log = logging.getLogger("klue.server")
+
+
+def dump_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def pick_mimetype(produces: tuple[str, ...]) -> str:
+    """The JSON media type the operation declares, ``application/json`` first."""
+    if "application/json" in produces or not produces:
+        return "application/json"
+    return next((m for m in produces if is_json_media_type(m)), "application/json")
+
+
+def json_response(body: Any, status: int, mimetype: str = "application/json") -> Response:
+    return Response(dump_json(body), status=status, mimetype=mimetype)
+
+
+class _Declared:
+    """What is known at spawn time about one declared response."""
+
+    __slots__ = ("encode", "validate", "has_schema")
+
+    def __init__(self, schema: dict | None, api: "API") -> None:
+        self.has_schema = schema is not None
+        self.encode = api.codec.encoder(schema)
+        self.validate = api.validators.get(schema).validate if schema is not None else None
+
+
+class ResponseBuilder:
+    """Compiled per operation: a handler's result in, a validated Response out."""
+
+    def __init__(self, op: Operation, api: "API") -> None:
+        self.op = op
+        self.success_status = op.success_status
+        self.mimetype = pick_mimetype(op.produces)
+        self.declared = {status: _Declared(r.schema, api) for status, r in op.responses.items()}
+
+    def _declared_for(self, status: int) -> _Declared | None:
+        key = str(status)
+        return self.declared.get(key) or self.declared.get(key[0] + "XX") or self.declared.get("default")
+
+    def build(self, result: Any) -> WerkzeugResponse:
+        if isinstance(result, WerkzeugResponse):
+            return result
+        status, headers = self.success_status, None
+        if isinstance(result, tuple):
+            result, status, headers = _unpack(result, status)
+        declared = self._declared_for(status)
+        if declared is None:
+            raise ResponseValidationError(f"{self.op.label}: status {status} is not declared in the spec")
+        if result is None:
+            if declared.has_schema:
+                raise ResponseValidationError(f"{self.op.label}: handler returned None for status {status}")
+            response = Response(status=status)
+        else:
+            body = declared.encode(result)
+            if declared.validate is not None:
+                try:
+                    declared.validate(body, "response")
+                except ValidationError as e:
+                    raise ResponseValidationError(f"{self.op.label}: response {status} does not match the spec: {e}") from None
+            try:
+                response = Response(dump_json(body), status=status, mimetype=self.mimetype)
+            except (TypeError, ValueError) as e:
+                raise ResponseValidationError(f"{self.op.label}: response is not JSON-serializable: {e}") from None
+        if headers:
+            response.headers.extend(headers)
+        return response
+
+
+def _unpack(result: tuple, default_status: int) -> tuple[Any, int, Any]:
+    """Flask's tuple forms: (body, status), (body, headers), (body, status, headers)."""
+    if len(result) == 3:
+        body, status, headers = result
+    elif len(result) == 2:
+        body, second = result
+        is_headers = isinstance(second, (dict, list, Headers))
+        status, headers = (default_status, second) if is_headers else (second, None)
+    else:
+        raise ResponseValidationError(f"a handler returned a tuple of {len(result)} items; expected 2 or 3")
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise ResponseValidationError(f"a handler returned an invalid status {status!r}")
+    return body, status, headers
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def as_klue_exception(exc: BaseException) -> KlueException:
+    """Any exception -> the KlueException whose status and text a client may see."""
+    if isinstance(exc, KlueException):
+        return exc
+    if isinstance(exc, HTTPException) and exc.code:  # flask.abort(...) in a handler
+        return KlueException(exc.description or _phrase(exc.code), status_code=exc.code)
+    error = InternalServerError("Internal Server Error")
+    error.__cause__ = exc
+    return error
+
+
+class ErrorRenderer:
+    """Builds the error response of one API."""
+
+    def __init__(self, api: "API") -> None:
+        self.api = api
+
+    def render(self, exc: BaseException, op: Operation | None, call_id: str | None, mimetype: str = "application/json") -> Response:
+        error = as_klue_exception(exc)
+        status = error.status_code if 400 <= error.status_code <= 599 else 500
+        where = op.label if op else "-"
+        if status >= 500:
+            log.error("%s %s: %s failed (call %s): %s", self.api.name, where, _phrase(status), call_id, exc,
+                      exc_info=(type(exc), exc, exc.__traceback__))
+        else:
+            log.info("%s %s: %s (call %s): %s", self.api.name, where, status, call_id, error)
+        body = self._callback_body(error) if self.api.error_callback else None
+        if body is None:
+            body = self.problem(error, status, call_id)
+        return json_response(body, status, mimetype)
+
+    def _callback_body(self, error: KlueException) -> Any:
+        callback: Callable[[Exception], Any] = self.api.error_callback  # type: ignore[assignment]
+        try:
+            return self.api.codec.encoder(None)(callback(error))
+        except Exception:
+            log.exception("error_callback of API '%s' failed; sending the default error body", self.api.name)
+            return None
+
+    @staticmethod
+    def problem(error: KlueException, status: int, call_id: str | None) -> dict[str, Any]:
+        """RFC 9457 problem details, plus ``code``, ``call_id`` and field ``errors``."""
+        detail = error.message if status < 500 else "The server could not handle this request; the server log has the details."
+        body = {"type": "about:blank", "title": _phrase(status), "status": status, "detail": detail or _phrase(status),
+                "code": error.code}
+        if call_id:
+            body["call_id"] = call_id
+        body.update(error_details(error))
+        return body

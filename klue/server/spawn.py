@@ -1,0 +1,160 @@
+"""``spawn_api``: one Flask route per bound operation.
+
+Everything an operation needs per request (handler with its decorators,
+request parser, response builder) is built here, once. The view function
+then only opens the call context, parses, calls, and builds the response.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from flask import Flask, request
+from werkzeug.exceptions import MethodNotAllowed as HTTPMethodNotAllowed
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from ..context import CALLER_ID_HEADER, open_call
+from ..exceptions import KlueException, MethodNotAllowed, NotFound, UnboundOperationsError
+from ..importing import import_object
+from ..spec.interface import Operation
+from .request import RequestParser
+from .response import ErrorRenderer, ResponseBuilder, pick_mimetype
+
+if TYPE_CHECKING:
+    from ..api import API
+
+Handler = Callable[..., Any]
+_TEMPLATE_VAR = re.compile(r"{([^{}/]+)}")
+
+
+def flask_rule(base_path: str, path: str) -> tuple[str, dict[str, str]]:
+    """``/pets/{pet-id}`` -> (``/pets/<p0>``, {"p0": "pet-id"}): spec names need not be identifiers."""
+    names: dict[str, str] = {}
+
+    def replace(match: re.Match) -> str:
+        var = f"p{len(names)}"
+        names[var] = match.group(1)
+        return f"<{var}>"
+
+    return base_path + _TEMPLATE_VAR.sub(replace, path), names
+
+
+def bind_handler(op: Operation, decorator: Handler | None) -> Handler | None:
+    """Import the operation's handler and wrap it in its decorators; None if unbound."""
+    if not op.bindings.server:
+        return None
+    handler = import_object(op.bindings.server, what=f"x-bind-server of {op.label}")
+    if not callable(handler):
+        raise KlueException(f"x-bind-server of {op.label}: {op.bindings.server} is not callable")
+    if op.bindings.decorate_server:
+        decorate = import_object(op.bindings.decorate_server, what=f"x-decorate-server of {op.label}")
+        handler = decorate(handler)
+    if decorator is not None:
+        handler = decorator(handler)
+    return handler
+
+
+def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str, str]) -> Callable[..., Any]:
+    parser = RequestParser(op, api)
+    builder = ResponseBuilder(op, api)
+    errors = ErrorRenderer(api)
+    mimetype = pick_mimetype(op.produces)
+    api_name = api.name
+
+    def view(**rule_args: str) -> Any:
+        call_id, _ = open_call(api_name, request.headers)
+        try:
+            path_args = {path_names[k]: v for k, v in rule_args.items()}
+            args, kwargs = parser.parse(request, path_args)
+            response = builder.build(handler(*args, **kwargs))
+        except Exception as e:  # every failure becomes a JSON error, never a traceback
+            response = errors.render(e, op, call_id, mimetype)
+        response.headers[CALLER_ID_HEADER] = call_id
+        return response
+
+    view.__name__ = f"{api_name}_{op.operation_id or op.method.lower()}"
+    view.__doc__ = op.summary
+    return view
+
+
+@dataclass
+class AppState:
+    """What klue keeps on a Flask app (``app.extensions['klue']``)."""
+
+    apis: dict[str, "API"] = field(default_factory=dict)
+    prefixes: dict[str, "API"] = field(default_factory=dict)  # base path -> API
+    handlers_installed: bool = False
+
+    def api_for_path(self, path: str) -> "API | None":
+        for prefix, api in sorted(self.prefixes.items(), key=lambda kv: -len(kv[0])):
+            if path == prefix or path.startswith(prefix + "/") or prefix == "":
+                return api
+        return None
+
+
+def app_state(app: Flask) -> AppState:
+    return app.extensions.setdefault("klue", AppState())
+
+
+def _install_error_handlers(app: Flask, state: AppState) -> None:
+    """JSON 404/405 for paths under a spawned API; anything else keeps Flask's (or the app's own) handling."""
+    if state.handlers_installed:
+        return
+    state.handlers_installed = True
+    for http_error, klue_error, code in ((HTTPNotFound, NotFound, 404), (HTTPMethodNotAllowed, MethodNotAllowed, 405)):
+        previous = app.error_handler_spec.get(None, {}).get(code, {}).get(http_error)
+        app.register_error_handler(http_error, _json_error_handler(state, klue_error, previous))
+
+
+def _json_error_handler(state: AppState, klue_error: type[KlueException], previous: Handler | None) -> Handler:
+    def handle(e: Any) -> Any:
+        api = state.api_for_path(request.path)
+        if api is None:
+            return previous(e) if previous else e
+        call_id, _ = open_call(api.name, request.headers)
+        message = f"{request.method} {request.path}: " + ("no such path" if klue_error is NotFound else "method not allowed")
+        response = ErrorRenderer(api).render(klue_error(message), None, call_id)
+        response.headers[CALLER_ID_HEADER] = call_id
+        if getattr(e, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(e.valid_methods)
+        return response
+
+    return handle
+
+
+def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors: bool | dict = False) -> list[str]:
+    """Add a route to ``app`` for every bound operation of ``api``; return their endpoint names.
+
+    Raises ``UnboundOperationsError`` listing every operation that has neither
+    ``x-bind-server`` nor ``x-no-bind-server``, before adding any route.
+    """
+    state = app_state(app)
+    if api.name in state.apis:
+        raise KlueException(f"API '{api.name}' is already spawned on this Flask app")
+    unbound = [op.label for op in api.spec.operations if not op.bindings.server and not op.bindings.no_server]
+    if unbound:
+        raise UnboundOperationsError(api.name, unbound)
+    bound = [(op, bind_handler(op, decorator)) for op in api.spec.operations if not op.bindings.no_server]
+    routes = []
+    for op, handler in bound:
+        assert handler is not None
+        rule, names = flask_rule(api.spec.base_path, op.path)
+        endpoint = f"klue.{api.name}.{op.method}.{op.path}"
+        app.add_url_rule(rule, endpoint=endpoint, view_func=make_view(api, op, handler, names), methods=[op.method])
+        routes.append(endpoint)
+    state.apis[api.name] = api
+    state.prefixes[api.spec.base_path] = api
+    _install_error_handlers(app, state)
+    if cors:
+        _enable_cors(app, api.spec.base_path, cors)
+    return routes
+
+
+def _enable_cors(app: Flask, base_path: str, options: bool | dict) -> None:
+    try:
+        from flask_cors import CORS
+    except ImportError:  # pragma: no cover - depends on the extra being installed
+        raise KlueException("cors=True needs flask-cors: pip install 'klue-client-server[cors]'") from None
+    settings = options if isinstance(options, dict) else {}
+    CORS(app, resources={(base_path or "") + "/*": settings})

@@ -1,0 +1,41 @@
+"""Loading specs: files or strings in, a version-neutral ``Spec`` out.
+
+``load_spec`` reads and bundles the document, then hands it to the module
+of its version. Nothing here imports Flask or requests.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..exceptions import SpecError
+from . import swagger2
+from .interface import Body, Operation, Parameter, ResponseSpec, Spec
+from .loader import load_document
+
+
+def _version_module(doc: dict) -> Any:
+    if "swagger" in doc:
+        return swagger2
+    return None
+
+
+def _schema_section(doc: dict) -> tuple[str, ...]:
+    module = _version_module(doc)
+    return module.schema_section(doc) if module else ("definitions",)
+
+
+def load_spec(*, yaml_path: str | None = None, yaml_str: str | None = None, spec_dict: dict | None = None) -> Spec:
+    """Load one spec from exactly one source; raises ``SpecError`` listing every problem."""
+    doc, source, problems = load_document(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict, schema_section=_schema_section)
+    module = _version_module(doc)
+    if module is None:
+        if problems:
+            raise SpecError(problems)
+        found = doc.get("openapi")
+        reason = (f"OpenAPI {found} is not supported yet" if found
+                  else "not a spec: no 'swagger: \"2.0\"' key at the top")
+        raise SpecError.single(source, "", reason)
+    return module.build_spec(doc, source, problems)
+
+
+__all__ = ["load_spec", "Spec", "Operation", "Parameter", "Body", "ResponseSpec"]

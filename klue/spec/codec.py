@@ -1,0 +1,232 @@
+"""Converters between JSON values and Python values, compiled per schema.
+
+``decoder(schema)`` turns validated JSON into what handlers and callers see
+(model instances, ``date``/``datetime``, user formats' ``to_python``);
+``encoder(schema)`` goes back. Both are built once per schema: walking a
+schema on every request is what makes bravado-core's unmarshalling slow.
+A converter of ``None`` means "nothing to convert here" and is skipped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from typing import Any, Callable, Optional
+
+from .bravado import Model
+from .formats import FormatRegistry
+
+Convert = Callable[[Any], Any]
+Matcher = Callable[[dict, Any], bool]
+DEFINITIONS_REF = "#/definitions/"
+
+
+def ref_name(schema: dict) -> str | None:
+    ref = schema.get("$ref")
+    return ref[len(DEFINITIONS_REF):] if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF) else None
+
+
+class Codec:
+    """Builds and caches the decoder and encoder of each schema of one API."""
+
+    def __init__(self, definitions: dict[str, dict], models: dict[str, type], formats: FormatRegistry,
+                 matches: Matcher) -> None:
+        self.definitions = definitions
+        self.models = models
+        self.formats = formats
+        self.matches = matches  # picks a branch of oneOf/anyOf
+        self._decoders: dict[str, Optional[Convert]] = {}
+        self._encoders: dict[str, Optional[Convert]] = {}
+        self._building: set[tuple[str, str]] = set()
+
+    def reset(self) -> None:
+        """Forget built converters (after model classes changed)."""
+        self._decoders.clear()
+        self._encoders.clear()
+
+    # -- JSON -> Python -------------------------------------------------------------
+
+    def decoder(self, schema: dict | None) -> Optional[Convert]:
+        if not schema:
+            return None
+        name = ref_name(schema)
+        if name is not None:
+            return self._by_ref(name, self._decoders, self._build_model_decoder, "decode")
+        if "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict):
+            return self._object_decoder(schema)
+        if schema.get("type") == "array" or "items" in schema:
+            return _list_of(self.decoder(schema.get("items")) if isinstance(schema.get("items"), dict) else None)
+        if "anyOf" in schema or "oneOf" in schema:
+            return self._union(schema, self.decoder)
+        return _skip_none(self.formats.to_python(schema.get("format")))
+
+    def _build_model_decoder(self, name: str) -> Optional[Convert]:
+        schema = self.definitions.get(name, {})
+        model = self.models.get(name)
+        props = self._object_decoder(schema) if schema else None
+        if model is None:
+            return props if props is not None else self.decoder(schema)
+        from_dict = model._from_dict
+
+        def decode_model(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return value
+            return from_dict(props(value) if props else value)
+
+        return decode_model
+
+    def _object_decoder(self, schema: dict) -> Optional[Convert]:
+        properties = self.collect_properties(schema)
+        per_prop = tuple((k, d) for k, d in ((k, self.decoder(s)) for k, s in properties.items()) if d is not None)
+        extra_schema = schema.get("additionalProperties")
+        extra = self.decoder(extra_schema) if isinstance(extra_schema, dict) else None
+        if not per_prop and extra is None:
+            return None
+        known = frozenset(properties)
+
+        def decode_object(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return value
+            out = dict(value)
+            for key, convert in per_prop:
+                item = out.get(key)
+                if item is not None:
+                    out[key] = convert(item)
+            if extra is not None:
+                for key, item in value.items():
+                    if key not in known and item is not None:
+                        out[key] = extra(item)
+            return out
+
+        return decode_object
+
+    # -- Python -> JSON -------------------------------------------------------------
+
+    def encoder(self, schema: dict | None) -> Convert:
+        """Unlike decoders, an encoder is never None: any Python value needs a JSON form."""
+        if not schema:
+            return to_json
+        name = ref_name(schema)
+        if name is not None:
+            return self._by_ref(name, self._encoders, lambda n: self.encoder(self.definitions.get(n, {})), "encode") or to_json
+        if "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict):
+            return self._object_encoder(schema)
+        if schema.get("type") == "array" or "items" in schema:
+            items = self.encoder(schema.get("items")) if isinstance(schema.get("items"), dict) else to_json
+            return lambda value: [items(v) for v in value] if isinstance(value, (list, tuple)) else to_json(value)
+        if "anyOf" in schema or "oneOf" in schema:
+            return self._union(schema, self.encoder) or to_json
+        to_wire = self.formats.to_wire(schema.get("format"))
+        if to_wire is None:
+            return to_json
+        return lambda value: to_json(to_wire(value)) if value is not None else None
+
+    def _object_encoder(self, schema: dict) -> Convert:
+        properties = self.collect_properties(schema)
+        per_prop = {k: self.encoder(s) for k, s in properties.items()}
+        required = frozenset(self.collect_required(schema))
+        extra_schema = schema.get("additionalProperties")
+        extra = self.encoder(extra_schema) if isinstance(extra_schema, dict) else to_json
+
+        def encode_object(value: Any) -> Any:
+            if isinstance(value, Model):
+                # A model holds None for every unset property: unset and null look
+                # alike, so None is left out unless the property is required.
+                items = ((k, v) for k, v in value._as_dict(recursive=False).items() if v is not None or k in required)
+            elif isinstance(value, dict):
+                items = value.items()
+            else:
+                return to_json(value)
+            return {k: (None if v is None else per_prop.get(k, extra)(v)) for k, v in items}
+
+        return encode_object
+
+    def collect_required(self, schema: dict, _seen: frozenset = frozenset()) -> set[str]:
+        """Required property names of an object schema, through ``allOf`` and refs."""
+        name = ref_name(schema)
+        if name is not None:
+            return set() if name in _seen else self.collect_required(self.definitions.get(name, {}), _seen | {name})
+        required = set(schema.get("required") or ())
+        for part in schema.get("allOf", ()):
+            required |= self.collect_required(part, _seen)
+        return required
+
+    # -- shared --------------------------------------------------------------------
+
+    def collect_properties(self, schema: dict, _seen: frozenset = frozenset()) -> dict[str, dict]:
+        """Properties of an object schema, those inherited through ``allOf`` included."""
+        name = ref_name(schema)
+        if name is not None:
+            if name in _seen:
+                return {}
+            return self.collect_properties(self.definitions.get(name, {}), _seen | {name})
+        props: dict[str, dict] = {}
+        for part in schema.get("allOf", ()):
+            props.update(self.collect_properties(part, _seen))
+        props.update(schema.get("properties") or {})
+        return props
+
+    def _by_ref(self, name: str, cache: dict, build: Callable[[str], Optional[Convert]], kind: str) -> Optional[Convert]:
+        if name in cache:
+            return cache[name]
+        if (kind, name) in self._building:
+            # A recursive model: call through the cache, filled once built.
+            return lambda value: (cache[name] or _identity)(value)
+        self._building.add((kind, name))
+        try:
+            cache[name] = build(name)
+        finally:
+            self._building.discard((kind, name))
+        return cache[name]
+
+    def _union(self, schema: dict, build: Callable[[dict], Any]) -> Optional[Convert]:
+        branches = [s for s in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if s.get("type") != "null"]
+        converters = [(s, build(s)) for s in branches]
+        if all(c is None for _, c in converters):
+            return None
+        if len(converters) == 1:
+            return _skip_none(converters[0][1])
+        matches = self.matches
+
+        def convert_union(value: Any) -> Any:
+            for branch, convert in converters:
+                if matches(branch, value):
+                    return convert(value) if convert else value
+            return value
+
+        return _skip_none(convert_union)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _skip_none(convert: Optional[Convert]) -> Optional[Convert]:
+    if convert is None:
+        return None
+    return lambda value: None if value is None else convert(value)
+
+
+def _list_of(convert: Optional[Convert]) -> Optional[Convert]:
+    if convert is None:
+        return None
+    return lambda value: [convert(v) for v in value] if isinstance(value, list) else value
+
+
+def to_json(value: Any) -> Any:
+    """Any value a handler may return -> plain JSON types (schema-less fallback)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Model):
+        return {k: to_json(v) for k, v in value._as_dict(recursive=False).items() if v is not None}
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_json(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value  # left for the validator to reject with a clear message

@@ -1,0 +1,134 @@
+"""The version-neutral shape of a loaded spec: what server and client consume.
+
+Each spec version (``swagger2``, later ``openapi3``) turns its document into
+these objects. Schemas here are already normalised to JSON Schema draft 4
+with local ``#/definitions/<Name>`` refs, so the validators, converters,
+server and client never ask which version they got.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Marks "no default declared" (``None`` is a legitimate default).
+MISSING: Any = type("MissingType", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
+
+#: Parameter locations, with the words used in error messages.
+PATH, QUERY, HEADER, COOKIE, FORM, BODY = "path", "query", "header", "cookie", "formData", "body"
+
+JSON_MEDIA_TYPE = "application/json"
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass
+class Parameter:
+    """A path, query, header, cookie or form parameter."""
+
+    name: str
+    location: str
+    schema: dict
+    required: bool = False
+    default: Any = MISSING
+    #: How an array travels in one string: csv, ssv, tsv, pipes, or multi
+    #: (repeated key). Ignored for non-arrays.
+    collection_format: str = "csv"
+    is_file: bool = False
+    pointer: str = ""
+
+
+@dataclass
+class Body:
+    """The JSON request body: passed to handlers as the first positional argument."""
+
+    name: str
+    schema: dict
+    required: bool = False
+    media_types: tuple[str, ...] = (JSON_MEDIA_TYPE,)
+    pointer: str = ""
+
+
+@dataclass
+class ResponseSpec:
+    """One declared response; ``schema`` is None when it declares no body."""
+
+    status: str  # "200", "default"
+    schema: dict | None
+    description: str = ""
+
+
+@dataclass
+class Bindings:
+    """The ``x-*`` extensions that tie an operation to Python code."""
+
+    server: str | None = None
+    client: str | None = None
+    no_server: bool = False
+    decorate_server: str | None = None
+    decorate_request: str | None = None
+
+
+@dataclass
+class Operation:
+    """One method on one path, fully resolved."""
+
+    method: str  # upper case
+    path: str  # as in the spec, without the base path: /pets/{id}
+    operation_id: str | None
+    pointer: str  # /paths/~1pets~1{id}/get
+    parameters: list[Parameter] = field(default_factory=list)
+    body: Body | None = None
+    consumes: tuple[str, ...] = (JSON_MEDIA_TYPE,)
+    produces: tuple[str, ...] = (JSON_MEDIA_TYPE,)
+    responses: dict[str, ResponseSpec] = field(default_factory=dict)
+    bindings: Bindings = field(default_factory=Bindings)
+    summary: str = ""
+
+    @property
+    def label(self) -> str:
+        """How errors and logs name this operation: ``GET /pets/{id} (getPet)``."""
+        name = f" ({self.operation_id})" if self.operation_id else ""
+        return f"{self.method} {self.path}{name}"
+
+    @property
+    def form_parameters(self) -> list[Parameter]:
+        return [p for p in self.parameters if p.location == FORM]
+
+    @property
+    def success_status(self) -> int:
+        """200 when declared, else the lowest declared 2xx, else 200."""
+        codes = sorted(int(s) for s in self.responses if s.isdigit() and s.startswith("2"))
+        if not codes or 200 in codes:
+            return 200
+        return codes[0]
+
+    def response_for(self, status: int) -> ResponseSpec | None:
+        """The declared response for ``status``: exact, then ``2XX``-style, then default."""
+        key = str(status)
+        return self.responses.get(key) or self.responses.get(key[0] + "XX") or self.responses.get("default")
+
+
+@dataclass
+class Spec:
+    """A loaded spec of any version, reduced to what klue needs."""
+
+    source: str
+    version: str  # "2.0", "3.0.3", "3.1.0"
+    document: dict  # the bundled document, as served at swagger.json
+    info: dict
+    base_path: str  # "" or "/api": always without trailing slash
+    host: str | None
+    schemes: tuple[str, ...]
+    definitions: dict[str, dict]  # normalised schemas by model name
+    operations: list[Operation]
+    #: Definitions in Swagger 2.0 form, from which bravado-core builds model classes.
+    model_definitions: dict[str, dict] = field(default_factory=dict)
+    #: Model name -> dotted path of its ``x-persist`` class.
+    persisted_models: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return str(self.info.get("title", ""))
+
+    @property
+    def api_version(self) -> str:
+        return str(self.info.get("version", ""))

@@ -1,0 +1,5 @@
+"""The seed's import paths: ``from klue.swagger import ApiPool``."""
+from ..context import get_call_id, get_call_path
+from ..pool import ApiPool
+
+__all__ = ["ApiPool", "get_call_id", "get_call_path"]

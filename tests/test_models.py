@@ -1,0 +1,160 @@
+"""Model classes, model_to_json/json_to_model, x-persist, merge and user formats."""
+import datetime as dt
+import json
+
+import pytest
+from bravado_core.exception import SwaggerValidationError
+from bravado_core.formatter import SwaggerFormat
+from bravado_core.model import Model
+from flask import Flask
+
+from klue.exceptions import BindingError, KlueException, MergeApisException, ValidationError
+from klue.swagger import ApiPool
+from tests.handlers import persistence
+
+
+def spec_with(definitions, paths=None):
+    return {"swagger": "2.0", "info": {"title": "m", "version": "1"}, "definitions": definitions, "paths": paths or {}}
+
+
+# -- classes ----------------------------------------------------------------------------
+
+def test_models_are_bravado_classes_named_after_definitions(petstore):
+    Pet = petstore.model.Pet
+    pet = Pet(name="rex", kind="dog")
+    assert issubclass(Pet, Model) and type(pet).__name__ == "Pet"
+    assert pet.name == "rex" and pet.kind == "dog" and pet.born is None
+    assert pet == Pet(name="rex", kind="dog") and pet != Pet(name="tom")
+    assert "Pet" in petstore.model and "Tag" in list(petstore.model)
+
+
+def test_unknown_model_names_the_known_ones(petstore):
+    with pytest.raises(AttributeError, match="no model 'Dog'.*Owner, Pet, Tag"):
+        petstore.model.Dog
+
+
+def test_model_to_json_and_back(petstore):
+    Pet, Tag = petstore.model.Pet, petstore.model.Tag
+    pet = Pet(name="rex", born=dt.date(2020, 1, 2), seen=dt.datetime(2021, 1, 1, 12, tzinfo=dt.timezone.utc),
+              tags=[Tag(label="a", weight=2)])
+    data = petstore.model_to_json(pet)
+    assert data == {"name": "rex", "born": "2020-01-02", "seen": "2021-01-01T12:00:00+00:00",
+                    "tags": [{"label": "a", "weight": 2}]}
+    json.dumps(data)
+    back = petstore.json_to_model("Pet", data)
+    assert back == pet and type(back.tags[0]).__name__ == "Tag"
+
+
+def test_json_to_model_validates(petstore):
+    with pytest.raises(ValidationError) as e:
+        petstore.json_to_model("Pet", {"name": 5, "born": "yesterday"})
+    assert {(err.location, err.name) for err in e.value.errors} == {("Pet", "name"), ("Pet", "born")}
+    assert "Pet field 'name': 5 is not of type 'string'" in str(e.value)
+    with pytest.raises(KlueException, match="no definition 'Dog'"):
+        petstore.json_to_model("Dog", {})
+
+
+def test_inheritance_with_all_of():
+    api = ApiPool.add("m", spec_dict=spec_with({
+        "Animal": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+        "Dog": {"allOf": [{"$ref": "#/definitions/Animal"},
+                          {"type": "object", "properties": {"born": {"type": "string", "format": "date"}}}]},
+    }))
+    dog = api.json_to_model("Dog", {"name": "rex", "born": "2020-01-01"})
+    assert type(dog).__name__ == "Dog" and dog.born == dt.date(2020, 1, 1)
+    assert api.model_to_json(dog) == {"name": "rex", "born": "2020-01-01"}
+    with pytest.raises(ValidationError):
+        api.json_to_model("Dog", {"born": "2020-01-01"})
+
+
+# -- x-persist --------------------------------------------------------------------------
+
+def test_x_persist_injects_load_and_save(petstore):
+    persistence.calls.clear()
+    Pet = petstore.model.Pet
+    assert Pet.load_from_db(id="12345") == ("loaded", (), {"id": "12345"})
+    pet = Pet(name="rex")
+    assert pet.save_to_db("fast", retry=2) == "saved"
+    assert persistence.calls == [("load", (), {"id": "12345"}), ("save", pet, ("fast",), {"retry": 2})]
+
+
+def test_do_persist_false_skips_injection():
+    from tests.conftest import spec_path
+
+    api = ApiPool.add("p", yaml_path=spec_path("petstore.yaml"), do_persist=False)
+    assert not hasattr(api.model.Pet, "save_to_db")
+
+
+@pytest.mark.parametrize("target, message", [
+    ("tests.handlers.persistence.NoSave", "NoSave has no static method 'save_to_db'"),
+    ("tests.handlers.persistence.Missing", "has no attribute 'Missing'"),
+    ("nowhere_xyz.Store", "cannot import module 'nowhere_xyz'"),
+])
+def test_bad_x_persist_class_is_a_load_error(target, message):
+    with pytest.raises(BindingError, match=message) as e:
+        ApiPool.add("m", spec_dict=spec_with({"Foo": {"type": "object", "x-persist": target}}))
+    assert "definition 'Foo'" in str(e.value)
+
+
+# -- merge --------------------------------------------------------------------------------
+
+SHARED = {"type": "object", "properties": {"name": {"type": "string"}}}
+
+
+def test_merge_shares_equal_models():
+    a = ApiPool.add("a", spec_dict=spec_with({"Shared": SHARED, "OnlyA": SHARED}))
+    b = ApiPool.add("b", spec_dict=spec_with({"Shared": SHARED}))
+    assert a.model.Shared is not b.model.Shared
+    ApiPool.merge()
+    assert a.model.Shared is b.model.Shared
+    assert type(b.json_to_model("Shared", {"name": "x"})) is a.model.Shared
+
+
+def test_merge_refuses_different_definitions():
+    ApiPool.add("a", spec_dict=spec_with({"Shared": SHARED}))
+    b = ApiPool.add("b", spec_dict=spec_with({"Shared": {"type": "object", "properties": {"name": {"type": "integer"}}}}))
+    before = b.model.Shared
+    with pytest.raises(MergeApisException, match="'Shared' is defined differently in APIs 'a' and 'b'"):
+        ApiPool.merge()
+    assert b.model.Shared is before
+
+
+# -- user formats ----------------------------------------------------------------------
+
+def _check_even(value):
+    if int(value) % 2:
+        raise SwaggerValidationError(f"{value} is odd")
+
+
+EVEN = SwaggerFormat(format="even", to_wire=str, to_python=int, validate=_check_even, description="an even number")
+
+
+def test_user_format_validates_and_converts():
+    paths = {"/n": {"post": {
+        "x-bind-server": "tests.handlers.behaviours.respond",
+        "parameters": [{"in": "query", "name": "q", "type": "string", "format": "even"},
+                       {"in": "body", "name": "b", "schema": {"$ref": "#/definitions/Box"}}],
+        "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Box"}}}}}}
+    api = ApiPool.add("f", spec_dict=spec_with({"Box": {"type": "object", "properties": {"n": {"type": "string", "format": "even"}}}}, paths),
+                      formats=[EVEN])
+    got = {}
+
+    def handler(box, q):
+        got.update(box=box, q=q)
+        return api.model.Box(n=q)
+
+    app = Flask("f")
+    api.spawn_api(app, decorator=lambda f: handler)
+    c = app.test_client()
+    r = c.post("/n?q=4", json={"n": "6"})
+    assert r.status_code == 200 and r.get_json() == {"n": "4"}
+    assert got == {"box": api.model.Box(n=6), "q": 4}
+    r = c.post("/n?q=3", json={"n": "6"})
+    assert r.status_code == 400 and r.get_json()["errors"][0]["name"] == "q"
+    r = c.post("/n?q=2", json={"n": "5"})
+    assert r.status_code == 400 and r.get_json()["errors"][0] == {"in": "body", "name": "n", "message": "'5' is not a valid even"}
+
+
+def test_formats_must_be_swagger_formats():
+    with pytest.raises(TypeError, match="SwaggerFormat"):
+        ApiPool.add("f", spec_dict=spec_with({}), formats=["even"])

@@ -1,0 +1,216 @@
+"""Handler results, errors and error bodies of spawned routes."""
+import logging
+
+import pytest
+from flask import Flask
+
+from klue.exceptions import KlueException, NotFound, ValidationError
+from klue.swagger import ApiPool
+from tests.conftest import spec_path
+from tests.handlers import behaviours
+
+SECRET = "db password is hunter2"
+
+
+@pytest.fixture
+def api():
+    behaviours.result = None
+    behaviours.order.clear()
+    return ApiPool.add("things", yaml_path=spec_path("behaviours.yaml"))
+
+
+@pytest.fixture
+def client(api):
+    app = Flask("things")
+    api.spawn_api(app)
+    return app.test_client()
+
+
+def returns(value):
+    behaviours.result = value
+
+
+def assert_problem(r, status):
+    assert r.status_code == status
+    assert r.headers["Content-Type"] == "application/json"
+    body = r.get_json()
+    assert body["status"] == status and body["type"] == "about:blank" and body["title"] and body["detail"]
+    return body
+
+
+# -- success ----------------------------------------------------------------------
+
+def test_model_instance_becomes_json(client, api):
+    returns(api.model.Thing(name="a", size=3))
+    r = client.get("/api/thing")
+    assert r.status_code == 200 and r.get_json() == {"name": "a", "size": 3}
+    assert r.headers["Content-Type"] == "application/json"
+
+
+def test_dict_list_and_primitive_results(client):
+    returns({"name": "a"})
+    assert client.get("/api/thing").get_json() == {"name": "a"}
+    returns([{"name": "a"}, {"name": "b", "size": 1}])
+    assert client.get("/api/things").get_json() == [{"name": "a"}, {"name": "b", "size": 1}]
+    returns(7)
+    assert client.get("/api/count").get_json() == 7
+
+
+def test_lowest_declared_2xx_is_the_default_status(client):
+    returns({"name": "a"})
+    assert client.post("/api/thing").status_code == 201
+
+
+def test_tuple_sets_status_and_headers(client):
+    returns(({"name": "a"}, 202, {"X-Thing": "yes"}))
+    r = client.post("/api/thing")
+    assert r.status_code == 202 and r.headers["X-Thing"] == "yes" and r.get_json() == {"name": "a"}
+    returns(({"name": "a"}, {"X-Only": "headers"}))
+    r = client.post("/api/thing")
+    assert r.status_code == 201 and r.headers["X-Only"] == "headers"
+
+
+def test_declared_error_status_with_its_schema(client):
+    returns(({"error": "bad size"}, 400))
+    r = client.get("/api/thing")
+    assert r.status_code == 400 and r.get_json() == {"error": "bad size"}
+
+
+def test_default_response_covers_undeclared_statuses(client):
+    returns(({"error": "gone"}, 410))
+    assert client.get("/api/thing").status_code == 410
+
+
+def test_no_content_response(client):
+    returns((None, 204))
+    r = client.delete("/api/nothing")
+    assert r.status_code == 204 and r.data == b""
+
+
+def test_flask_response_passes_through(client):
+    r = client.get("/api/raw")
+    assert r.status_code == 203 and r.data == b"<b>raw</b>" and r.mimetype == "text/html"
+
+
+# -- server-side failures are 500s that leak nothing -----------------------------
+
+@pytest.mark.parametrize("result", [
+    None,  # a schema is declared: None is not a Thing
+    {"size": 3},  # missing required name
+    {"name": 5},
+    ({"name": "a"}, 299),  # undeclared status, no default
+    ({"name": "a"}, "200"),
+    ({"name": "a"}, 99999),
+    ({"name": "a"}, 200, {}, "extra"),
+    {"name": "a", "size": object()},
+])
+def test_invalid_result_is_a_500(client, result, caplog):
+    returns(result)
+    with caplog.at_level(logging.ERROR, logger="klue.server"):
+        r = client.post("/api/thing")
+    body = assert_problem(r, 500)
+    assert body["code"] == "INVALID_RESPONSE"
+    assert "makeThing" in caplog.text  # the server log names the operation
+
+
+def test_handler_exception_is_a_500_without_its_text(client, caplog):
+    returns(RuntimeError(SECRET))
+    with caplog.at_level(logging.ERROR, logger="klue.server"):
+        r = client.get("/api/thing")
+    body = assert_problem(r, 500)
+    assert SECRET not in r.get_data(as_text=True)
+    assert "Traceback" not in r.get_data(as_text=True)
+    assert body["call_id"] == r.headers["KlueCallerID"]
+    # ... but the server log has it, with the traceback and the call ID
+    assert SECRET in caplog.text and "Traceback" in caplog.text and body["call_id"] in caplog.text
+
+
+def test_klue_exception_subclass_sets_the_status(client):
+    returns(behaviours.Teapot("short and stout"))
+    body = assert_problem(client.get("/api/thing"), 418)
+    assert body["detail"] == "short and stout" and body["code"] == "TEAPOT"
+    returns(NotFound("no thing 3"))
+    assert assert_problem(client.get("/api/thing"), 404)["detail"] == "no thing 3"
+    returns(KlueException("nope", status_code=409))
+    assert assert_problem(client.get("/api/thing"), 409)["detail"] == "nope"
+
+
+def test_5xx_klue_exception_text_stays_in_the_log(client):
+    returns(KlueException(SECRET))
+    r = client.get("/api/thing")
+    assert_problem(r, 500)
+    assert SECRET not in r.get_data(as_text=True)
+
+
+def test_flask_abort_keeps_its_status(client):
+    body = assert_problem(client.get("/api/abort"), 404)
+    assert body["detail"] == "no such thing"
+
+
+def test_error_media_type_follows_produces(client):
+    returns(behaviours.Teapot("x"))
+    r = client.get("/api/problem")
+    assert r.status_code == 418 and r.headers["Content-Type"] == "application/problem+json"
+
+
+# -- error_callback ---------------------------------------------------------------
+
+def make_client_with_callback(callback):
+    api = ApiPool.add("things", yaml_path=spec_path("behaviours.yaml"), error_callback=callback)
+    app = Flask("cb")
+    api.spawn_api(app)
+    return api, app.test_client()
+
+
+def test_error_callback_formats_errors(received):
+    seen = []
+
+    def formatter(e):
+        seen.append(e)
+        return ApiPool.things.model.Error(error=type(e).__name__, kind=str(e))
+
+    api, client = make_client_with_callback(formatter)
+    returns(behaviours.Teapot("hot"))
+    r = client.get("/api/thing")
+    assert r.status_code == 418 and r.get_json() == {"error": "Teapot", "kind": "hot"}
+    # unexpected exceptions reach the callback as a generic InternalServerError
+    returns(ValueError(SECRET))
+    r = client.get("/api/thing")
+    assert r.status_code == 500 and r.get_json()["error"] == "InternalServerError"
+    assert SECRET not in r.get_data(as_text=True)
+    assert isinstance(seen[-1].__cause__, ValueError)
+    # and request validation errors too, with the field named
+    r = client.get("/api/nope")
+    assert r.status_code == 404 and r.get_json()["error"] == "NotFound"
+
+
+def test_failing_error_callback_falls_back_to_the_default_body(caplog):
+    def broken(e):
+        raise RuntimeError("callback bug")
+
+    _, client = make_client_with_callback(broken)
+    returns(behaviours.Teapot("hot"))
+    r = client.get("/api/thing")
+    assert_problem(r, 418)
+    assert "callback bug" in caplog.text
+
+
+def test_validation_error_raised_by_handler_is_400(client):
+    returns(ValidationError.for_field("query", "q", "too vague"))
+    body = assert_problem(client.get("/api/thing"), 400)
+    assert body["errors"] == [{"in": "query", "name": "q", "message": "too vague"}]
+
+
+# -- decorators ---------------------------------------------------------------------
+
+def test_global_decorator_wraps_x_decorate_server():
+    api = ApiPool.add("things", yaml_path=spec_path("behaviours.yaml"))
+    app = Flask("d")
+    api.spawn_api(app, decorator=behaviours.global_decorator)
+    behaviours.order.clear()
+    returns({"name": "a"})
+    assert app.test_client().get("/api/thing").status_code == 200
+    assert behaviours.order == ["global:before", "local:before", "local:after", "global:after"]
+    behaviours.order.clear()
+    assert app.test_client().post("/api/thing").status_code == 201
+    assert behaviours.order == ["global:before", "global:after"]  # no x-decorate-server there

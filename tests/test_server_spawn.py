@@ -1,0 +1,238 @@
+"""spawn_api: routes, bindings, 404/405, CORS, call ID and call path, real HTTP."""
+import threading
+import uuid
+
+import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import make_server
+
+from klue.exceptions import BindingError, KlueException, UnboundOperationsError
+from klue.swagger import ApiPool
+from tests.conftest import spec_path
+from tests.handlers import behaviours
+
+MINIMAL = """
+swagger: "2.0"
+info: {title: t, version: "1"}
+basePath: %(base)s
+paths:
+  /a:
+    get:
+      %(binding)s
+      responses: {200: {description: ok}}
+  /b/{x}:
+    post:
+      operationId: postB
+      parameters: [{in: path, name: x, type: string, required: true}]
+      %(binding_b)s
+      responses: {200: {description: ok}}
+"""
+
+
+def minimal(binding="x-bind-server: tests.handlers.behaviours.respond", binding_b="x-no-bind-server: true", base="/"):
+    return MINIMAL % {"binding": binding, "binding_b": binding_b, "base": base}
+
+
+@pytest.fixture
+def things():
+    behaviours.result = {"name": "a"}
+    api = ApiPool.add("things", yaml_path=spec_path("behaviours.yaml"))
+    app = Flask("things")
+    api.spawn_api(app)
+    return app
+
+
+# -- routes ---------------------------------------------------------------------
+
+def test_base_path_prefixes_every_route(things):
+    c = things.test_client()
+    assert c.get("/api/thing").status_code == 200
+    assert c.get("/thing").status_code == 404
+
+
+def test_unknown_path_under_the_api_is_a_json_404(things):
+    r = things.test_client().get("/api/nope")
+    assert r.status_code == 404 and r.headers["Content-Type"] == "application/json"
+    assert r.get_json()["detail"] == "GET /api/nope: no such path"
+    assert uuid.UUID(r.headers["KlueCallerID"])
+
+
+def test_wrong_method_is_a_json_405_with_allow(things):
+    r = things.test_client().put("/api/thing")
+    assert r.status_code == 405 and r.get_json()["status"] == 405
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_paths_outside_the_api_keep_flask_handling():
+    api = ApiPool.add("t", yaml_str=minimal(base="/api"))
+    app = Flask("t")
+
+    @app.route("/home")
+    def home():
+        return "home"
+
+    api.spawn_api(app)
+    c = app.test_client()
+    assert c.get("/home").data == b"home"
+    r = c.get("/elsewhere")
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    assert c.get("/api/elsewhere").mimetype == "application/json"
+
+
+def test_the_apps_own_404_handler_still_serves_other_paths():
+    app = Flask("t")
+    app.register_error_handler(404, lambda e: ("custom", 404))
+    ApiPool.add("t", yaml_str=minimal(base="/api")).spawn_api(app)
+    assert app.test_client().get("/x").data == b"custom"
+    assert app.test_client().get("/api/x").get_json()["status"] == 404
+
+
+def test_two_apis_on_one_app():
+    app = Flask("t")
+    ApiPool.add("one", yaml_str=minimal(base="/one")).spawn_api(app)
+    ApiPool.add("two", yaml_str=minimal(base="/two")).spawn_api(app)
+    behaviours.result = None
+    c = app.test_client()
+    assert c.get("/one/a").status_code == 200 and c.get("/two/a").status_code == 200
+    assert c.get("/two/a").headers["KlueCallerID"]
+
+
+def test_spawning_twice_on_one_app_is_an_error():
+    api = ApiPool.add("t", yaml_str=minimal())
+    app = Flask("t")
+    api.spawn_api(app)
+    with pytest.raises(KlueException, match="already spawned"):
+        api.spawn_api(app)
+
+
+# -- bindings -----------------------------------------------------------------
+
+def test_every_unbound_operation_is_listed():
+    api = ApiPool.add("t", yaml_str=minimal(binding="", binding_b=""))  # loading never needs bindings
+    app = Flask("t")
+    with pytest.raises(UnboundOperationsError) as e:
+        api.spawn_api(app)
+    assert e.value.operations == ["GET /a", "POST /b/{x} (postB)"]
+    assert "GET /a" in str(e.value) and "postB" in str(e.value)
+    assert not [r for r in app.url_map.iter_rules() if r.endpoint.startswith("klue.")]
+
+
+def test_x_no_bind_server_skips_the_operation():
+    app = Flask("t")
+    ApiPool.add("t", yaml_str=minimal()).spawn_api(app)
+    assert app.test_client().post("/b/1").status_code == 404  # the only operation there is skipped
+    assert not [r for r in app.url_map.iter_rules() if r.rule == "/b/<p0>"]
+
+
+@pytest.mark.parametrize("target, message", [
+    ("no_such_module_xyz.handler", "cannot import module 'no_such_module_xyz'"),
+    ("tests.handlers.behaviours.missing", "has no attribute 'missing'"),
+    ("nodots", "not a dotted path"),
+    ("tests.handlers.behaviours.SECRET_NOT_CALLABLE", "has no attribute"),
+])
+def test_binding_import_failure_names_operation_and_path(target, message):
+    api = ApiPool.add("t", yaml_str=minimal(binding=f"x-bind-server: {target}"))
+    app = Flask("t")
+    with pytest.raises(BindingError) as e:
+        api.spawn_api(app)
+    assert "GET /a" in str(e.value) and message in str(e.value)
+    assert not [r for r in app.url_map.iter_rules() if r.endpoint.startswith("klue.")]  # nothing half-spawned
+
+
+def test_non_callable_binding_is_an_error():
+    api = ApiPool.add("t", yaml_str=minimal(binding="x-bind-server: tests.handlers.behaviours.order"))
+    with pytest.raises(KlueException, match="not callable"):
+        api.spawn_api(Flask("t"))
+
+
+def test_path_parameter_names_need_not_be_identifiers():
+    spec = minimal(binding_b="x-bind-server: tests.handlers.behaviours.respond").replace("name: x", "name: pet-id").replace("{x}", "{pet-id}")
+    app = Flask("t")
+    ApiPool.add("t", yaml_str=spec).spawn_api(app)
+    behaviours.result = lambda **kw: (None if kw == {"pet-id": "7"} else RuntimeError(kw))
+    assert app.test_client().post("/b/7").status_code == 200
+
+
+# -- CORS -----------------------------------------------------------------------
+
+def test_cors_is_off_unless_asked():
+    app = Flask("t")
+    ApiPool.add("t", yaml_str=minimal()).spawn_api(app)
+    behaviours.result = None
+    r = app.test_client().get("/a", headers={"Origin": "https://x.org"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_cors_opt_in():
+    app = Flask("t")
+    ApiPool.add("t", yaml_str=minimal(base="/api")).spawn_api(app, cors={"origins": ["https://x.org"]})
+    behaviours.result = None
+    r = app.test_client().get("/api/a", headers={"Origin": "https://x.org"})
+    assert r.headers["Access-Control-Allow-Origin"] == "https://x.org"
+
+
+# -- call ID and call path -------------------------------------------------------------
+
+def test_call_id_is_generated_and_returned(things):
+    c = things.test_client()
+    r1, r2 = c.get("/api/context"), c.get("/api/context")
+    body = r1.get_json()
+    assert uuid.UUID(body["call_id"]).version == 4
+    assert body["call_id"] == body["get_call_id"] == r1.headers["KlueCallerID"]
+    assert body["call_path"] == body["get_call_path"] == "things"
+    assert r2.get_json()["call_id"] != body["call_id"]
+
+
+@pytest.mark.parametrize("id_header, path_header", [("KlueCallerID", "KlueCallerPath"), ("KlueCallID", "KlueCallPath")])
+def test_incoming_call_id_and_path_are_continued(things, id_header, path_header):
+    r = things.test_client().get("/api/context", headers={id_header: "abc-123", path_header: "public.user"})
+    body = r.get_json()
+    assert body["call_id"] == "abc-123" and r.headers["KlueCallerID"] == "abc-123"
+    assert body["call_path"] == "public.user.things"
+
+
+@pytest.mark.parametrize("bad_id", ["x" * 200, "a b", "<script>", "a\u00e9"])
+def test_unsafe_incoming_call_id_is_replaced(things, bad_id):
+    r = things.test_client().get("/api/context", headers={"KlueCallerID": bad_id, "KlueCallerPath": "a..b"})
+    body = r.get_json()
+    assert body["call_id"] != bad_id and uuid.UUID(body["call_id"])
+    assert body["call_path"] == "things"
+
+
+def test_call_id_outside_a_request_is_none():
+    from klue.swagger import get_call_id, get_call_path
+
+    assert get_call_id() is None and get_call_path() is None
+
+
+def test_error_responses_carry_the_call_id(things):
+    behaviours.result = RuntimeError("x")
+    r = things.test_client().get("/api/thing", headers={"KlueCallerID": "trace-1"})
+    assert r.status_code == 500 and r.headers["KlueCallerID"] == "trace-1" and r.get_json()["call_id"] == "trace-1"
+
+
+# -- real HTTP on 127.0.0.1 ---------------------------------------------------------
+
+@pytest.fixture
+def live_server(petstore):
+    app = Flask("live")
+    petstore.spawn_api(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_spawned_api_over_real_http(live_server):
+    with requests.Session() as s:
+        r = s.get(f"{live_server}/v1/pets/5", timeout=5)
+        assert r.status_code == 200 and r.json() == {"id": 5, "name": "rex"}
+        r = s.post(f"{live_server}/v1/pets", json={"name": "x", "kind": "fish"}, timeout=5)
+        assert r.status_code == 400 and r.json()["errors"][0]["name"] == "kind"
+        r = s.post(f"{live_server}/v1/pets", data=b"{bad", headers={"Content-Type": "application/json"}, timeout=5)
+        assert r.status_code == 400
+        r = s.get(f"{live_server}/v1/pets?limit=3", headers={"KlueCallerID": "live-1"}, timeout=5)
+        assert r.status_code == 200 and r.headers["KlueCallerID"] == "live-1" and len(r.json()) == 2
