@@ -29,10 +29,13 @@ setup(
     ],
     extras_require={
         "cors": ["flask-cors>=4"],
+        # async_call's greenlet backend (used when asked, or in a gevent-patched process).
+        "gevent": ["gevent>=22"],
         "test": [
             "pytest>=7",
             "pytest-timeout>=2",
             "flask-cors>=4",
+            "gevent>=22",
         ],
     },
     classifiers=[

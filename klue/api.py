@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from .client import ApiClient, RetryPolicy
 from .exceptions import KlueException
 from .models import ModelNamespace, Persistence, build_model_classes
 from .spec import Spec
@@ -31,6 +32,8 @@ class API:
         port: int | None = None,
         proto: str | None = None,
         do_persist: bool = True,
+        local: "Flask | None" = None,
+        retry: "RetryPolicy | None" = None,
     ) -> None:
         if error_callback is not None and not callable(error_callback):
             raise TypeError(f"error_callback of API '{name}' must be callable, got {error_callback!r}")
@@ -49,7 +52,7 @@ class API:
                 if model_name in classes:
                     Persistence.inject(classes[model_name], dotted, model_name)
         self.model = ModelNamespace(name, classes)
-        self.client: Any = None  # set by the client package
+        self.client = ApiClient(self, local_app=local, retry=retry)
 
     def __repr__(self) -> str:
         return f"<API '{self.name}' {self.spec.title!r} {self.get_version()} from {self.spec.source}>"

@@ -157,3 +157,51 @@ def error_details(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, ValidationError) and exc.errors:
         return {"errors": [e.to_json() for e in exc.errors]}
     return {}
+
+
+class ClientError(KlueException):
+    """A client call failed; ``method`` and ``url`` say which, ``attempts`` how often it was tried."""
+
+    status_code = 502
+    code = "CALL_FAILED"
+
+    def __init__(self, message: str, *, method: str = "", url: str = "", attempts: int = 0,
+                 status_code: int | None = None) -> None:
+        self.method, self.url, self.attempts = method, url, attempts
+        super().__init__(message, status_code=status_code)
+
+
+class RemoteError(ClientError):
+    """The called service answered with a non-2xx status; ``body`` is its decoded error body."""
+
+    code = "REMOTE_ERROR"
+
+    def __init__(self, message: str, *, status_code: int, body: Any = None, headers: Any = None, **where: Any) -> None:
+        self.body = body
+        self.headers = headers
+        super().__init__(message, status_code=status_code, **where)
+
+
+class CallTimeout(ClientError):
+    """The called service did not answer in time (after the last attempt)."""
+
+    status_code = 504
+    code = "CALL_TIMEOUT"
+
+
+class CallConnectionError(ClientError):
+    """The called service could not be reached, or dropped the connection."""
+
+    code = "CONNECTION_FAILED"
+
+
+class InvalidResponseError(ClientError):
+    """The called service answered 2xx with a body that is not what its spec declares."""
+
+    code = "INVALID_RESPONSE"
+
+
+class NoHostError(KlueException):
+    """A call was made to an API whose spec has no host and none was given to ``ApiPool.add``."""
+
+    code = "NO_HOST"

@@ -9,6 +9,7 @@ import threading
 from typing import Any, Callable, Iterable
 
 from .api import API
+from .client import RetryPolicy
 from .exceptions import KlueException, MergeApisException
 from .spec import load_spec
 
@@ -52,15 +53,23 @@ class ApiPool(metaclass=_ApiPoolType):
         port: int | None = None,
         proto: str | None = None,
         do_persist: bool = True,
+        local: Any = None,
+        retry: RetryPolicy | None = None,
     ) -> API:
         """Load a spec from exactly one of ``yaml_path``, ``yaml_str`` or ``spec_dict``
-        and register it as ``name``, replacing any API loaded under that name."""
+        and register it as ``name``, replacing any API loaded under that name.
+
+        ``local=app`` sends the client's calls into that Flask app, in process
+        (for tests); ``retry`` sets the client's ``RetryPolicy``."""
         _check_name(name)
         spec = load_spec(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict)
         api = API(name, spec, timeout=timeout, error_callback=error_callback, formats=formats,
-                  host=host, port=port, proto=proto, do_persist=do_persist)
+                  host=host, port=port, proto=proto, do_persist=do_persist, local=local, retry=retry)
         with cls._lock:
+            previous = cls._apis.get(name)
             cls._apis[name] = api
+        if previous is not None:
+            previous.client._close()
         return api
 
     @classmethod
@@ -77,14 +86,17 @@ class ApiPool(metaclass=_ApiPoolType):
 
     @classmethod
     def remove(cls, name: str) -> None:
+        """Forget one API and close its client's connections."""
         with cls._lock:
-            cls._apis.pop(name, None)
+            api = cls._apis.pop(name, None)
+        if api is not None:
+            api.client._close()
 
     @classmethod
     def clear(cls) -> None:
         """Forget every API (for tests)."""
-        with cls._lock:
-            cls._apis.clear()
+        for name in list(cls._apis):
+            cls.remove(name)
 
     @classmethod
     def merge(cls) -> None:

@@ -30,3 +30,64 @@ def test_import_patches_nothing_and_starts_nothing():
     assert result["gevent"] == []
     assert result["connects"] == 0
     assert out.stderr == ""  # no warnings at import, DeprecationWarnings included
+
+
+ASYNC_PROBE = r"""
+import json, queue, socket, threading
+from flask import Flask
+from werkzeug.serving import make_server
+real = (socket.socket, queue.SimpleQueue)
+from klue.swagger import ApiPool
+from klue.swagger.client import async_call
+spec = {"swagger": "2.0", "info": {"title": "p", "version": "1"}, "paths": {"/p": {"get": {
+    "operationId": "ping", "x-bind-server": "__main__.ping", "responses": {"200": {"description": "ok"}}}}}}
+def ping():
+    return None
+app = Flask("p")
+api = ApiPool.add("p", spec_dict=spec)
+api.spawn_api(app)
+server = make_server("127.0.0.1", 0, app, threaded=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+ApiPool.add("p", spec_dict=spec, host="127.0.0.1", port=server.server_port, proto="http")
+out = async_call(*[ApiPool.p.client.ping() for _ in range(5)])
+server.shutdown()
+print(json.dumps({"results": out, "same": [socket.socket is real[0], queue.SimpleQueue is real[1]]}))
+"""
+
+
+def test_async_call_with_the_default_backend_patches_nothing():
+    out = subprocess.run([sys.executable, "-c", ASYNC_PROBE], capture_output=True, text=True, timeout=60, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"results": [None] * 5, "same": [True, True]}
+
+
+GEVENT_PROBE = r"""
+from gevent import monkey
+monkey.patch_all()
+import json, threading, time
+from flask import Flask
+from werkzeug.serving import make_server
+from klue.swagger import ApiPool
+from klue.swagger.client import async_call
+spec = {"swagger": "2.0", "info": {"title": "p", "version": "1"}, "paths": {"/p": {"get": {
+    "operationId": "ping", "x-bind-server": "__main__.ping", "responses": {"200": {"description": "ok"}}}}}}
+def ping():
+    time.sleep(0.2)
+app = Flask("p")
+ApiPool.add("p", spec_dict=spec).spawn_api(app)
+server = make_server("127.0.0.1", 0, app, threaded=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+ApiPool.add("p", spec_dict=spec, host="127.0.0.1", port=server.server_port, proto="http")
+started = time.monotonic()
+out = async_call(*[ApiPool.p.client.ping() for _ in range(10)])
+elapsed = time.monotonic() - started
+server.shutdown()
+print(json.dumps({"results": out, "elapsed": elapsed}))
+"""
+
+
+def test_gevent_backend_is_used_in_a_gevent_patched_process():
+    out = subprocess.run([sys.executable, "-c", GEVENT_PROBE], capture_output=True, text=True, timeout=60, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["results"] == [None] * 10
+    assert result["elapsed"] < 1.5  # concurrent greenlets, not 10 x 0.2 s in a row

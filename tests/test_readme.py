@@ -4,6 +4,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -18,11 +20,13 @@ def literal_block_after(text: str, marker: str) -> str:
     return textwrap.dedent("\n".join(lines)).strip() + "\n"
 
 
-def test_hello_example_prints_what_the_readme_says(tmp_path):
+@pytest.mark.parametrize("script", ["hello.py", "call.py"])
+def test_example_prints_what_the_readme_says(tmp_path, script):
     readme = open(os.path.join(ROOT, "README.rst"), encoding="utf-8").read()
-    (tmp_path / "hello.py").write_text(literal_block_after(readme, "Save this as ``hello.py``"))
-    expected = literal_block_after(readme, "It prints")
+    section = readme[readme.index(f"Save this as ``{script}``"):]
+    (tmp_path / script).write_text(literal_block_after(section, f"Save this as ``{script}``"))
+    expected = literal_block_after(section, "It prints")
     env = dict(os.environ, PYTHONPATH=ROOT)
-    out = subprocess.run([sys.executable, "hello.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout == expected

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from ..exceptions import (
     InternalServerError, KlueException, ResponseValidationError, ValidationError, error_details,
 )
-from ..spec.interface import Operation
+from ..spec.interface import Operation, by_status
 from .request import is_json_media_type
 
 if TYPE_CHECKING:
@@ -65,17 +65,13 @@ class ResponseBuilder:
         self.mimetype = pick_mimetype(op.produces)
         self.declared = {status: _Declared(r.schema, api) for status, r in op.responses.items()}
 
-    def _declared_for(self, status: int) -> _Declared | None:
-        key = str(status)
-        return self.declared.get(key) or self.declared.get(key[0] + "XX") or self.declared.get("default")
-
     def build(self, result: Any) -> WerkzeugResponse:
         if isinstance(result, WerkzeugResponse):
             return result
         status, headers = self.success_status, None
         if isinstance(result, tuple):
             result, status, headers = _unpack(result, status)
-        declared = self._declared_for(status)
+        declared = by_status(self.declared, status)
         if declared is None:
             raise ResponseValidationError(f"{self.op.label}: status {status} is not declared in the spec")
         if result is None:

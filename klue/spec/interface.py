@@ -8,7 +8,7 @@ server and client never ask which version they got.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping, TypeVar
 
 #: Marks "no default declared" (``None`` is a legitimate default).
 MISSING: Any = type("MissingType", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
@@ -18,6 +18,20 @@ PATH, QUERY, HEADER, COOKIE, FORM, BODY = "path", "query", "header", "cookie", "
 
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+T = TypeVar("T")
+
+
+def by_status(declared: Mapping[str, T], status: int) -> T | None:
+    """What is declared for ``status``: exact (``404``), then a range (``4XX``), then ``default``."""
+    key = str(status)
+    found = declared.get(key)
+    if found is None:
+        found = declared.get(key[0] + "XX")
+    if found is None:
+        found = declared.get("default")
+    return found
 
 
 @dataclass
@@ -102,9 +116,7 @@ class Operation:
         return codes[0]
 
     def response_for(self, status: int) -> ResponseSpec | None:
-        """The declared response for ``status``: exact, then ``2XX``-style, then default."""
-        key = str(status)
-        return self.responses.get(key) or self.responses.get(key[0] + "XX") or self.responses.get("default")
+        return by_status(self.responses, status)
 
 
 @dataclass

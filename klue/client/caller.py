@@ -1,0 +1,290 @@
+"""Calling one operation: ``api.client.get_pet(pet_id=3).call()``.
+
+An ``OperationCaller`` is compiled per operation the first time it is used:
+an encoder, prepared validator and text form for each parameter, the body's
+encoder and validator, and each declared response's validator and decoder.
+Building a ``Call`` checks the arguments (before anything is sent);
+``Call.call()`` sends it and returns the decoded result.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import quote
+
+import requests
+
+from ..context import CALLER_ID_HEADER, CALLER_PATH_HEADER, get_call_id, get_call_path, new_call_id
+from ..exceptions import ClientError, FieldError, InvalidResponseError, RemoteError, ValidationError
+from ..importing import import_object
+from ..spec.interface import BODY, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
+from .transport import DEFAULT_TIMEOUT, IDEMPOTENT_METHODS
+
+if TYPE_CHECKING:
+    from .namespace import ApiClient
+
+#: Keyword arguments that configure a call rather than fill a parameter.
+CALL_OPTIONS = ("max_attempts", "read_timeout", "connect_timeout", "request_headers", "force_retry")
+_SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
+
+
+def _text(value: Any) -> str:
+    """A JSON scalar as it travels in a URL, header or form field."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class _ParameterEncoder:
+    """Python value -> checked JSON value -> text (or list of texts for ``multi``)."""
+
+    __slots__ = ("param", "encode", "validate", "separator")
+
+    def __init__(self, param: Parameter, client: "ApiClient") -> None:
+        api = client._api
+        self.param = param
+        self.encode = api.codec.encoder(param.schema)
+        self.validate = api.validators.get(param.schema).validate
+        self.separator = _SEPARATORS.get(param.collection_format)
+
+    def __call__(self, value: Any) -> Any:
+        if self.param.is_file:
+            return value
+        data = self.encode(value)
+        self.validate(data, self.param.location, self.param.name)
+        if isinstance(data, list):
+            texts = [_text(v) for v in data]
+            return texts if self.separator is None else self.separator.join(texts)
+        text = _text(data)
+        if self.param.location == HEADER and ("\r" in text or "\n" in text):
+            raise ValidationError.for_field(HEADER, self.param.name, "a header value cannot contain CR or LF")
+        return text
+
+
+@dataclass
+class _ResponseDecoder:
+    validate: Callable[..., Any] | None
+    decode: Callable[[Any], Any] | None
+
+
+@dataclass
+class PreparedRequest:
+    """A call's arguments, checked and encoded, ready to send."""
+
+    path: str
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    form: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Any] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+class OperationCaller:
+    """Compiled per operation: arguments in, a ``Call`` out; responses in, results out."""
+
+    def __init__(self, client: "ApiClient", op: Operation) -> None:
+        api = client._api
+        self.client = client
+        self.op = op
+        self.encoders = {p.name: _ParameterEncoder(p, client) for p in op.parameters}
+        self.required = frozenset(p.name for p in op.parameters if p.required)
+        self.body = op.body
+        if op.body is not None:
+            self.encode_body = api.codec.encoder(op.body.schema)
+            self.validate_body = api.validators.get(op.body.schema).validate
+        self.responses = {
+            status: _ResponseDecoder(api.validators.get(r.schema).validate, api.codec.decoder(r.schema))
+            if r.schema is not None else _ResponseDecoder(None, None)
+            for status, r in op.responses.items()
+        }
+        self.send_decorator = (import_object(op.bindings.decorate_request, what=f"x-decorate-request of {op.label}")
+                               if op.bindings.decorate_request else None)
+
+    # -- building a call -------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "Call":
+        options = {k: kwargs.pop(k) for k in CALL_OPTIONS if k in kwargs and k not in self.encoders}
+        return Call(self, self.prepare(args, kwargs), options)
+
+    def prepare(self, args: tuple, kwargs: dict[str, Any]) -> PreparedRequest:
+        errors: list[FieldError] = []
+        body = self._body(args, errors)
+        unknown = sorted(set(kwargs) - set(self.encoders))
+        if unknown:
+            known = ", ".join(sorted(self.encoders)) or "none"
+            errors.extend(FieldError("argument", name, f"is not a parameter of {self.op.label} (parameters: {known})")
+                          for name in unknown)
+        for name in sorted(self.required - {k for k, v in kwargs.items() if v is not None}):
+            errors.append(FieldError(self.encoders[name].param.location, name, "is required"))
+        prepared = PreparedRequest(path=self.op.path, body=body)
+        for name, value in kwargs.items():
+            if name not in self.encoders or value is None:
+                continue
+            try:
+                self._place(prepared, self.encoders[name], value)
+            except ValidationError as e:
+                errors.extend(e.errors)
+        if errors:
+            raise ValidationError(f"{self.op.label}: " + "; ".join(map(str, errors)), errors=errors)
+        return prepared
+
+    def _body(self, args: tuple, errors: list[FieldError]) -> bytes | None:
+        expected = 1 if self.body is not None else 0
+        if len(args) > expected:
+            what = "its body as the only positional argument" if expected else "no positional argument"
+            errors.append(FieldError("argument", "", f"{self.op.label} takes {what}, got {len(args)}"))
+            return None
+        if not args or args[0] is None:
+            if self.body is not None and self.body.required:
+                errors.append(FieldError(BODY, self.body.name, "a request body is required"))
+            return None
+        data = self.encode_body(args[0])
+        try:
+            self.validate_body(data, BODY, "")
+        except ValidationError as e:
+            errors.extend(e.errors)
+            return None
+        return json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+    @staticmethod
+    def _place(prepared: PreparedRequest, encoder: _ParameterEncoder, value: Any) -> None:
+        param = encoder.param
+        encoded = encoder(value)
+        if param.location == PATH:
+            prepared.path = prepared.path.replace("{" + param.name + "}", quote(encoded, safe=""))
+        elif param.location == QUERY:
+            prepared.query[param.name] = encoded
+        elif param.location == HEADER:
+            prepared.headers[param.name] = encoded
+        elif param.location == FORM:
+            (prepared.files if param.is_file else prepared.form)[param.name] = encoded
+        else:  # cookie
+            prepared.headers["Cookie"] = "; ".join(filter(None, [prepared.headers.get("Cookie"), f"{param.name}={encoded}"]))
+
+    # -- reading the response --------------------------------------------------------
+
+    def result(self, response: requests.Response, method: str, url: str, attempts: int) -> Any:
+        status = response.status_code
+        decoder = by_status(self.responses, status)
+        where = dict(method=method, url=url, attempts=attempts)
+        if 200 <= status < 300:
+            return self._success(response, decoder, where)
+        body = _parse_body(response)
+        if decoder is not None and decoder.validate is not None and body is not None:
+            try:
+                decoder.validate(body, "response")
+                body = decoder.decode(body) if decoder.decode else body
+            except ValidationError:
+                pass  # an error body off the spec is still worth handing over as is
+        reason = response.reason or ""
+        raise RemoteError(f"{method} {url}: {status} {reason}".rstrip(), status_code=status, body=body,
+                          headers=dict(response.headers), **where)
+
+    @staticmethod
+    def _success(response: requests.Response, decoder: _ResponseDecoder | None, where: dict) -> Any:
+        if decoder is None or decoder.validate is None:
+            return _parse_body(response) if response.content else None
+        try:
+            data = json.loads(response.content)
+        except (ValueError, RecursionError) as e:
+            raise InvalidResponseError(f"{where['method']} {where['url']}: response is not valid JSON: {e}", **where) from None
+        try:
+            decoder.validate(data, "response")
+        except ValidationError as e:
+            raise InvalidResponseError(f"{where['method']} {where['url']}: response does not match the spec: {e}", **where) from None
+        return decoder.decode(data) if decoder.decode else data
+
+
+def _parse_body(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except (ValueError, RecursionError):
+        return response.text
+
+
+class Call:
+    """One prepared call; ``call()`` sends it (again, each time it is called)."""
+
+    def __init__(self, caller: OperationCaller, request: PreparedRequest, options: dict[str, Any]) -> None:
+        self.caller = caller
+        self.request = request
+        self.options = options
+
+    def __repr__(self) -> str:
+        return f"<Call {self.caller.op.label} of API '{self.caller.client._api.name}'>"
+
+    def call(self, **options: Any) -> Any:
+        """Send the request and return the decoded result.
+
+        Failures (non-2xx, timeouts, connection errors, invalid responses) are
+        ``ClientError``s handed to the API's ``error_callback``, whose return
+        value becomes the result; without a callback they are raised.
+        """
+        unknown = set(options) - set(CALL_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown call option(s): {', '.join(sorted(unknown))} (options: {', '.join(CALL_OPTIONS)})")
+        settings = {**self.options, **options}
+        try:
+            return self._send(settings)
+        except ClientError as e:
+            callback = self.caller.client._api.error_callback
+            if callback is None:
+                raise
+            return callback(e)
+
+    def _send(self, settings: dict[str, Any]) -> Any:
+        client, op, request = self.caller.client, self.caller.op, self.request
+        url = client._base_url() + request.path
+        headers = {"Accept": "application/json", **_trace_headers(), **request.headers}
+        kwargs: dict[str, Any] = {"params": request.query or None, "headers": headers}
+        if request.body is not None:
+            headers["Content-Type"] = op.body.media_types[0] if op.body else "application/json"
+            kwargs["data"] = request.body
+        elif request.form or request.files:
+            kwargs["data"] = request.form
+            kwargs["files"] = request.files or None
+        headers.update(settings.get("request_headers") or {})
+        api = client._api
+        default_timeout = api.timeout if api.timeout is not None else DEFAULT_TIMEOUT
+        timeout = (settings.get("connect_timeout") or default_timeout, settings.get("read_timeout") or default_timeout)
+        send = client._transport.session.request
+        if self.caller.send_decorator is not None:
+            send = self.caller.send_decorator(send)
+        attempts = _Counter(send)
+        max_attempts = settings.get("max_attempts") or client._retry.max_attempts
+        response = client._transport.send(
+            op.method, url, policy=client._retry, max_attempts=max_attempts,
+            force_retry=bool(settings.get("force_retry")), timeout=timeout, send=attempts, **kwargs,
+        )
+        with response:
+            return self.caller.result(response, op.method, url, attempts.count)
+
+
+class _Counter:
+    """Wraps a send function to count attempts."""
+
+    def __init__(self, send: Callable[..., requests.Response]) -> None:
+        self.send = send
+        self.count = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> requests.Response:
+        self.count += 1
+        return self.send(*args, **kwargs)
+
+
+def _trace_headers() -> dict[str, str]:
+    """Call ID and path of the request being served, or a new call ID outside one."""
+    call_id = get_call_id()
+    if call_id is None:
+        return {CALLER_ID_HEADER: new_call_id()}
+    headers = {CALLER_ID_HEADER: call_id}
+    call_path = get_call_path()
+    if call_path:
+        headers[CALLER_PATH_HEADER] = call_path
+    return headers
+
+
+__all__ = ["Call", "OperationCaller", "CALL_OPTIONS", "IDEMPOTENT_METHODS"]

@@ -1,0 +1,134 @@
+"""``api.client``: one caller per operation, by name.
+
+An operation is callable under its ``x-bind-client`` name, or else under its
+``operationId`` made into a Python identifier, so any spec with operationIds
+is callable without editing it. Two operations under one name is a load-time
+``SpecError`` naming both. Callers are compiled on first use, so loading a
+spec with thousands of operations stays fast.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+import threading
+from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import urlsplit
+
+from ..exceptions import NoHostError, SpecError, SpecProblem
+from ..spec.interface import Operation
+from ..spec.loader import pointer_join
+from .caller import OperationCaller
+from .transport import RetryPolicy, Transport
+
+if TYPE_CHECKING:
+    from ..api import API
+
+
+def python_name(name: str) -> str:
+    """``get-pet.v2`` -> ``get_pet_v2``; ``2fa`` -> ``_2fa``; ``import`` -> ``import_``."""
+    cleaned = re.sub(r"\W", "_", name, flags=re.ASCII)
+    if cleaned[:1].isdigit():
+        cleaned = "_" + cleaned
+    return cleaned + "_" if keyword.iskeyword(cleaned) else cleaned
+
+
+def client_names(api_name: str, source: str, operations: list[Operation]) -> dict[str, Operation]:
+    """Map caller names to operations; raise ``SpecError`` on clashes."""
+    names: dict[str, Operation] = {}
+    problems = []
+    for op in operations:
+        raw = op.bindings.client or op.operation_id
+        if not raw:
+            continue
+        name = python_name(raw)
+        if name in names:
+            key = "x-bind-client" if op.bindings.client else "operationId"
+            problems.append(SpecProblem(source, pointer_join(op.pointer, key),
+                                        f"client name '{name}' of API '{api_name}' is also used by {names[name].label}", op.label))
+            continue
+        names[name] = op
+    if problems:
+        raise SpecError(problems)
+    return names
+
+
+class ApiClient:
+    """The callers of one API: ``api.client.<name>(*args, **kwargs)`` returns a ``Call``."""
+
+    def __init__(self, api: "API", *, local_app: Any = None, retry: RetryPolicy | None = None, pool_size: int = 32) -> None:
+        self._api = api
+        self._operations = client_names(api.name, api.spec.source, api.spec.operations)
+        self._callers: dict[str, OperationCaller] = {}
+        self._local_app = local_app
+        self._retry = retry or RetryPolicy()
+        self._pool_size = pool_size
+        self._lock = threading.Lock()
+        self._transport_instance: Transport | None = None
+        self._base: str | None = None
+
+    def __getattr__(self, name: str) -> OperationCaller:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        caller = self._callers.get(name)
+        if caller is None:
+            op = self._operations.get(name)
+            if op is None:
+                known = ", ".join(sorted(self._operations)) or "none"
+                raise AttributeError(f"API '{self._api.name}' has no client operation '{name}' (operations: {known})")
+            with self._lock:
+                caller = self._callers.get(name) or OperationCaller(self, op)
+                self._callers[name] = caller
+        return caller
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._operations))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._operations
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._operations)
+
+    def __repr__(self) -> str:
+        return f"<client of API '{self._api.name}': {len(self._operations)} operations>"
+
+    @property
+    def _transport(self) -> Transport:
+        if self._transport_instance is None:
+            with self._lock:
+                if self._transport_instance is None:
+                    self._transport_instance = Transport(self._api.name, self._pool_size, self._local_app)
+        return self._transport_instance
+
+    def _base_url(self) -> str:
+        if self._base is None:
+            self._base = base_url(self._api, local=self._local_app is not None)
+        return self._base
+
+    def _close(self) -> None:
+        if self._transport_instance is not None:
+            self._transport_instance.close()
+
+
+def base_url(api: "API", *, local: bool = False) -> str:
+    """``proto://host[:port]/basePath`` from ``ApiPool.add`` overrides, then the spec."""
+    spec = api.spec
+    proto, host = api.proto, api.host
+    if host and "://" in host:  # host="http://127.0.0.1:5000" is accepted too
+        parts = urlsplit(host)
+        proto, host = proto or parts.scheme, parts.netloc
+    host = host or spec.host or ("localhost" if local else None)
+    if not host:
+        raise NoHostError(f"API '{api.name}' has no host: its spec has none, so give ApiPool.add(host=..., port=...)")
+    if api.port:
+        host = f"{host.rsplit(':', 1)[0] if _has_port(host) else host}:{int(api.port)}"
+    if not proto:
+        schemes = spec.schemes
+        proto = "https" if "https" in schemes or not schemes else schemes[0]
+        if not schemes and (local or host.split(":")[0] in ("localhost", "127.0.0.1")):
+            proto = "http"
+    return f"{proto}://{host}{spec.base_path}"
+
+
+def _has_port(host: str) -> bool:
+    return ":" in host and not host.endswith("]")

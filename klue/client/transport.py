@@ -1,0 +1,162 @@
+"""Sending requests: one pooled ``requests.Session`` per API, retries, timeouts.
+
+What is retried, and why:
+
+* the connection could not be opened (refused, DNS, connect timeout): nothing
+  reached the server, so every method is retried;
+* a read timeout, a connection dropped mid-way, or a 502/503/504 answer: the
+  server may have acted, so only idempotent methods are retried, unless the
+  caller says ``force_retry=True``.
+
+Waits between attempts grow exponentially with full jitter; a 503's
+``Retry-After`` is honoured up to ``RetryPolicy.max_retry_after``.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from io import BytesIO
+from typing import Any, Callable
+
+import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from ..exceptions import CallConnectionError, CallTimeout
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+DEFAULT_TIMEOUT = 10.0
+
+Send = Callable[..., requests.Response]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a client retries. ``backoff`` is the first wait's upper bound, doubled each attempt."""
+
+    max_attempts: int = 3
+    backoff: float = 0.1
+    max_backoff: float = 2.0
+    max_retry_after: float = 10.0
+
+    def wait(self, attempt: int, response: requests.Response | None = None) -> float:
+        """Seconds to wait before attempt ``attempt + 1``."""
+        retry_after = _retry_after(response) if response is not None else None
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _never_reached_server(error: requests.RequestException) -> bool:
+    """True when the request certainly did not reach the server (so any method may be retried)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if not isinstance(error, requests.ConnectionError):
+        return False
+    inner = error.args[0] if error.args else None  # urllib3's MaxRetryError
+    reason = getattr(inner, "reason", inner)
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError, ConnectionRefusedError))
+
+
+class Transport:
+    """The session of one API and the retry loop around it."""
+
+    def __init__(self, api_name: str, pool_size: int = 32, local_app: Any = None) -> None:
+        self.api_name = api_name
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy or netrc surprises between services
+        adapter: BaseAdapter = WSGIAdapter(local_app) if local_app is not None else HTTPAdapter(
+            pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def send(self, method: str, url: str, *, policy: RetryPolicy, max_attempts: int, force_retry: bool,
+             timeout: tuple[float, float], send: Send | None = None, **kwargs: Any) -> requests.Response:
+        """Send with retries; raises ``CallTimeout``/``CallConnectionError`` after the last attempt."""
+        send = send or self.session.request
+        may_retry_sent = force_retry or method in IDEMPOTENT_METHODS
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= max_attempts
+            try:
+                response = send(method, url, timeout=timeout, **kwargs)
+            except requests.RequestException as e:
+                retry = not last and (may_retry_sent or _never_reached_server(e))
+                if not retry:
+                    raise self._failure(e, method, url, attempt) from e
+                time.sleep(policy.wait(attempt))
+                continue
+            if response.status_code in RETRYABLE_STATUSES and may_retry_sent and not last:
+                response.close()
+                time.sleep(policy.wait(attempt, response))
+                continue
+            return response
+
+    def _failure(self, error: requests.RequestException, method: str, url: str, attempts: int) -> Exception:
+        tries = f"after {attempts} attempt{'s' if attempts > 1 else ''}"
+        where = dict(method=method, url=url, attempts=attempts)
+        if isinstance(error, requests.Timeout):
+            phase = "connecting" if isinstance(error, requests.ConnectTimeout) else "waiting for the response"
+            return CallTimeout(f"{method} {url}: timed out {phase} {tries}", **where)
+        return CallConnectionError(f"{method} {url}: {_reason(error)} {tries}", **where)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _reason(error: requests.RequestException) -> str:
+    text = str(error)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "Failed to resolve" in text:
+        return "host name not found"
+    if "Connection aborted" in text or "RemoteDisconnected" in text or isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return "connection closed by the server"
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+class WSGIAdapter(BaseAdapter):
+    """Routes a session's requests into a WSGI app in this process (``ApiPool.add(local=app)``)."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__()
+        self.app = app
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        from werkzeug.test import Client
+
+        body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
+        result = Client(self.app).open(
+            request.url, method=request.method, headers=dict(request.headers), data=body or b"",
+        )
+        response = requests.Response()
+        response.status_code = result.status_code
+        response.headers = requests.structures.CaseInsensitiveDict(result.headers.items())
+        response.raw = BytesIO(result.get_data())
+        response.url = request.url or ""
+        response.request = request
+        response.reason = result.status.split(" ", 1)[-1]
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        return response
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,282 @@
+"""Generated client callers against real servers on 127.0.0.1."""
+import datetime as dt
+import io
+import time
+import uuid
+
+import pytest
+from flask import Flask
+
+from klue.client import RetryPolicy
+from klue.exceptions import (
+    CallConnectionError, CallTimeout, InvalidResponseError, NoHostError, RemoteError, SpecError, ValidationError,
+)
+from klue.swagger import ApiPool
+from tests.conftest import spec_path
+from tests.handlers import client_side
+from tests.live import free_port, live, silent_server
+
+FAST = RetryPolicy(backoff=0.01, max_backoff=0.05)
+
+
+@pytest.fixture
+def petstore_server():
+    """The test petstore, served for real; its API is also the one we call."""
+    api = ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"))
+    app = Flask("petstore")
+    api.spawn_api(app)
+    with live(app) as server:
+        ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"), host="127.0.0.1", port=server.port, proto="http")
+        yield server
+
+
+@pytest.fixture
+def faults():
+    app = client_side.fault_app()
+    with live(app) as server:
+        api = ApiPool.add("faults", yaml_path=spec_path("faults.yaml"), host=server.url, retry=FAST, timeout=5)
+        yield api, app
+
+
+# -- names ------------------------------------------------------------------------------
+
+def test_callers_are_named_by_x_bind_client_then_operation_id(petstore):
+    assert set(petstore.client) == {"list_pets", "addPet", "getPet", "deletePet", "uploadPhoto", "login", "echo"}
+    with pytest.raises(AttributeError, match="no client operation 'nope'.*addPet"):
+        petstore.client.nope
+
+
+def test_operation_ids_become_identifiers():
+    paths = {f"/{i}": {"get": {"operationId": op_id, "responses": {"200": {"description": "ok"}}}}
+             for i, op_id in enumerate(["get-pet.v2", "2fa", "import", "Ünïcode"])}
+    api = ApiPool.add("n", spec_dict={"swagger": "2.0", "info": {"title": "n", "version": "1"}, "paths": paths})
+    assert set(api.client) == {"get_pet_v2", "_2fa", "import_", "_n_code"}
+
+
+def test_client_name_clash_is_a_load_error():
+    paths = {"/a": {"get": {"operationId": "getA", "responses": {"200": {"description": "ok"}}}},
+             "/b": {"get": {"x-bind-client": "getA", "operationId": "other", "responses": {"200": {"description": "ok"}}}}}
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("n", spec_dict={"swagger": "2.0", "info": {"title": "n", "version": "1"}, "paths": paths})
+    assert "client name 'getA'" in str(e.value) and "GET /a (getA)" in str(e.value) and "GET /b (other)" in str(e.value)
+    assert e.value.problems[0].pointer == "/paths/~1b/get/x-bind-client"
+
+
+# -- arguments are checked before anything is sent ------------------------------------------
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    ((), {}, "body field 'pet': a request body is required"),
+    (({"name": "a"}, {"name": "b"}), {}, "takes its body as the only positional argument, got 2"),
+    (({"name": 5},), {}, "body field 'name': 5 is not of type 'string'"),
+    (({"name": "a"},), {"color": "red"}, "'color': is not a parameter of POST /pets (addPet)"),
+])
+def test_bad_arguments_raise_before_sending(petstore, args, kwargs, message):
+    with pytest.raises(ValidationError) as e:
+        petstore.client.addPet(*args, **kwargs)
+    assert message in str(e.value)
+
+
+def test_bad_parameter_values_raise(petstore):
+    with pytest.raises(ValidationError, match="query parameter 'limit'"):
+        petstore.client.list_pets(limit=0)
+    with pytest.raises(ValidationError, match="path parameter 'pet_id'"):
+        petstore.client.getPet(pet_id="x")
+    with pytest.raises(ValidationError, match="path parameter 'pet_id': is required"):
+        petstore.client.getPet()
+    with pytest.raises(ValidationError, match="no positional argument"):
+        petstore.client.getPet(3, pet_id=3)
+    with pytest.raises(ValidationError, match="cannot contain CR or LF"):
+        petstore.client.list_pets(**{"X-Request-Tag": "a\r\nX: y"})
+
+
+def test_no_host_says_so(petstore):
+    call = petstore.client.getPet(pet_id=1)  # building the call is fine
+    with pytest.raises(NoHostError, match="has no host.*ApiPool.add\\(host="):
+        ApiPool.add("nohost", spec_dict={"swagger": "2.0", "info": {"title": "n", "version": "1"},
+                                         "paths": {"/x": {"get": {"operationId": "x", "responses": {"200": {"description": "ok"}}}}}}).client.x().call()
+    assert call is not None
+
+
+# -- calls against the real petstore ----------------------------------------------------------
+
+def test_path_query_header_and_body_calls(petstore_server, received):
+    api = ApiPool.petstore
+    pet = api.client.getPet(pet_id=12).call()
+    assert type(pet).__name__ == "Pet" and pet.id == 12 and pet.name == "rex"
+    pets = api.client.list_pets(limit=5, kind="cat", tags=["a", "b"], ids=[1, 2], fat=False,
+                                since=dt.date(2020, 1, 2), **{"X-Request-Tag": "t"}).call()
+    assert [p.name for p in pets] == ["rex", "tom"]
+    assert received["list_pets"][1] == {"limit": 5, "kind": "cat", "tags": ["a", "b"], "ids": [1, 2], "codes": None,
+                                        "fat": False, "min_weight": None, "since": dt.date(2020, 1, 2), "X-Request-Tag": "t"}
+    created = api.client.addPet(api.model.Pet(name="new", born=dt.date(2019, 1, 1))).call()
+    assert created.id == 99 and created.born == dt.date(2019, 1, 1)
+    created = api.client.addPet({"name": "fromdict"}).call()
+    assert created.name == "fromdict"
+    assert api.client.deletePet(pet_id=3, **{"X-Confirm": "yes"}).call() is None
+
+
+def test_path_values_are_escaped(petstore_server, received):
+    out = ApiPool.petstore.client.echo({"text": "x"}, name="a.b", status=200).call()
+    assert out["name"] == "a.b"
+    with pytest.raises(ValidationError):  # '/' does not match the spec's pattern: never sent
+        ApiPool.petstore.client.echo(name="../etc", status=200)
+
+
+def test_form_and_file_calls(petstore_server, received):
+    api = ApiPool.petstore
+    assert api.client.login(user="bob", remember=True, scopes=["a", "b"]).call() == {"user": "bob", "remember": True, "scopes": ["a", "b"]}
+    out = api.client.uploadPhoto(pet_id=4, caption="hi", photo=("me.png", io.BytesIO(b"12345"), "image/png")).call()
+    assert out == {"caption": "hi", "size": 5, "filename": "me.png"}
+
+
+def test_error_status_raises_remote_error_with_decoded_body(petstore_server):
+    with pytest.raises(RemoteError) as e:
+        ApiPool.petstore.client.deletePet(pet_id=3, **{"X-Confirm": "yes"}).call(request_headers={"X-Confirm": "no"})
+    assert e.value.status_code == 400
+    assert e.value.body["errors"][0]["name"] == "X-Confirm"
+    assert "DELETE http://127.0.0.1" in str(e.value)
+
+
+def test_error_callback_receives_client_errors(petstore_server):
+    seen = []
+    api = ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"), host="127.0.0.1", port=petstore_server.port,
+                      proto="http", error_callback=lambda e: seen.append(e) or "handled")
+    assert api.client.echo({}, name="abc", status=200).call(request_headers={"Content-Type": "text/plain"}) == "handled"
+    assert isinstance(seen[0], RemoteError) and seen[0].status_code == 415
+
+
+# -- responses that break the spec ------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, error, message", [
+    ("json", InvalidResponseError, "not valid JSON"),
+    ("schema", InvalidResponseError, "response field 'hits': 'many' is not of type 'integer'"),
+    ("text", RemoteError, "500"),
+])
+def test_invalid_responses_are_clear_errors(faults, kind, error, message):
+    api, _ = faults
+    with pytest.raises(error, match=message) as e:
+        api.client.badBody(kind=kind).call()
+    if kind == "text":
+        assert e.value.body == "plain text error"
+
+
+# -- retries and timeouts ---------------------------------------------------------------------
+
+def test_get_read_timeout_is_tried_max_attempts_times(faults):
+    api, app = faults
+    started = time.monotonic()
+    with pytest.raises(CallTimeout) as e:
+        api.client.sleepGet(ms=500).call(read_timeout=0.1, max_attempts=3)
+    assert app.hits["/f/sleep"] == 3 and e.value.attempts == 3
+    assert "timed out waiting for the response after 3 attempts" in str(e.value)
+    assert time.monotonic() - started < 2
+
+
+def test_post_read_timeout_is_tried_once(faults):
+    api, app = faults
+    with pytest.raises(CallTimeout):
+        api.client.sleepPost(ms=500).call(read_timeout=0.1)
+    assert app.hits["/f/sleep"] == 1
+
+
+def test_force_retry_retries_a_post(faults):
+    api, app = faults
+    with pytest.raises(CallTimeout):
+        api.client.sleepPost(ms=500, read_timeout=0.1, max_attempts=2).call(force_retry=True)
+    assert app.hits["/f/sleep"] == 2
+
+
+@pytest.mark.parametrize("code", [502, 503, 504])
+def test_get_retries_gateway_errors_post_does_not(faults, code):
+    api, app = faults
+    with pytest.raises(RemoteError) as e:
+        api.client.statusGet(code=code).call()
+    assert e.value.status_code == code and e.value.attempts == 3
+    # the error body is decoded into the spec's default response model
+    assert type(e.value.body).__name__ == "Error" and e.value.body.error == f"status {code}"
+    assert app.hits[f"/f/status/{code}"] == 3
+    with pytest.raises(RemoteError):
+        api.client.statusPost(code=code).call()
+    assert app.hits[f"/f/status/{code}"] == 4
+
+
+def test_client_errors_are_not_retried(faults):
+    api, app = faults
+    with pytest.raises(RemoteError) as e:
+        api.client.statusGet(code=404).call()
+    assert e.value.status_code == 404 and app.hits["/f/status/404"] == 1
+
+
+def test_retry_after_is_honoured(faults):
+    api, app = faults
+    started = time.monotonic()
+    assert api.client.statusGet(code=503, retry_after="0.3").call().hits == 3
+    assert time.monotonic() - started >= 0.6
+
+
+def test_retry_after_is_capped():
+    policy = RetryPolicy(max_retry_after=0.5)
+
+    class Fake:
+        headers = {"Retry-After": "3600"}
+
+    assert policy.wait(1, Fake()) == 0.5
+
+
+def test_nothing_listening_fails_clearly_after_retries():
+    port = free_port()
+    api = ApiPool.add("faults", yaml_path=spec_path("faults.yaml"), host="127.0.0.1", port=port, proto="http", retry=FAST)
+    started = time.monotonic()
+    with pytest.raises(CallConnectionError) as e:
+        api.client.statusPost(code=200).call()  # even a POST: nothing was sent
+    assert e.value.attempts == 3 and f"127.0.0.1:{port}" in str(e.value) and "connection refused" in str(e.value)
+    assert time.monotonic() - started < 2
+
+
+def test_server_that_never_answers_times_out():
+    with silent_server("hang") as raw:
+        api = ApiPool.add("faults", yaml_path=spec_path("faults.yaml"), host="127.0.0.1", port=raw.port, proto="http", retry=FAST)
+        started = time.monotonic()
+        with pytest.raises(CallTimeout):
+            api.client.statusGet(code=200).call(read_timeout=0.2, max_attempts=2)
+        assert time.monotonic() - started < 2 and raw.hits == 2
+
+
+@pytest.mark.parametrize("mode", ["close", "half"])
+def test_server_closing_the_connection_is_a_connection_error(mode):
+    with silent_server(mode) as raw:
+        api = ApiPool.add("faults", yaml_path=spec_path("faults.yaml"), host="127.0.0.1", port=raw.port, proto="http", retry=FAST)
+        with pytest.raises(CallConnectionError, match="connection closed by the server|IncompleteRead|ProtocolError"):
+            api.client.statusPost(code=200).call()
+        assert raw.hits == 1  # a POST that may have been received is not sent again
+
+
+# -- headers -------------------------------------------------------------------------------
+
+def test_request_headers_and_x_decorate_request(faults):
+    api, _ = faults
+    client_side.sent.clear()
+    got = api.client.headers(**{"X-Thing": "a"}).call(request_headers={"X-Extra": "1", "KlueCallerID": "mine"})
+    assert got["Authorization"] == "Bearer t0k3n" and got["X-Thing"] == "a" and got["X-Extra"] == "1"
+    assert got["Kluecallerid"] == "mine" or got.get("KlueCallerID") == "mine"
+    assert client_side.sent and client_side.sent[0][0] == "GET"
+
+
+def test_outside_a_request_each_call_gets_a_new_call_id(faults):
+    api, _ = faults
+    ids = {api.client.headers().call()["Kluecallerid"] for _ in range(2)}
+    assert len(ids) == 2 and all(uuid.UUID(i) for i in ids)
+
+
+# -- in-process calls ----------------------------------------------------------------------------
+
+def test_local_app_routes_calls_without_a_socket(received):
+    api = ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"))
+    app = Flask("local")
+    api.spawn_api(app)
+    ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"), local=app)
+    pet = ApiPool.petstore.client.getPet(pet_id=8).call()
+    assert pet.id == 8 and received["get_pet"][1] == {"pet_id": 8}
+    with pytest.raises(RemoteError) as e:
+        ApiPool.petstore.client.deletePet(pet_id=8, **{"X-Confirm": "yes"}).call(request_headers={"X-Confirm": "maybe"})
+    assert e.value.status_code == 400
