@@ -280,3 +280,42 @@ def test_local_app_routes_calls_without_a_socket(received):
     with pytest.raises(RemoteError) as e:
         ApiPool.petstore.client.deletePet(pet_id=8, **{"X-Confirm": "yes"}).call(request_headers={"X-Confirm": "maybe"})
     assert e.value.status_code == 400
+
+
+# -- base URL and defaults ------------------------------------------------------------------
+
+def _spec(**top):
+    return {"swagger": "2.0", "info": {"title": "u", "version": "1"}, **top,
+            "paths": {"/x": {"get": {"operationId": "x", "responses": {"200": {"description": "ok"}}}}}}
+
+
+@pytest.mark.parametrize("top, overrides, expected", [
+    ({"host": "api.example.com", "schemes": ["http", "https"], "basePath": "/v2/"}, {}, "https://api.example.com/v2"),
+    ({"host": "api.example.com", "schemes": ["http"]}, {}, "http://api.example.com"),
+    ({"host": "api.example.com"}, {}, "https://api.example.com"),
+    ({"host": "api.example.com:8443", "schemes": ["https"]}, {"port": 9000}, "https://api.example.com:9000"),
+    ({"host": "api.example.com", "schemes": ["https"]}, {"host": "127.0.0.1", "port": 5000, "proto": "http"}, "http://127.0.0.1:5000"),
+    ({}, {"host": "http://127.0.0.1:5001"}, "http://127.0.0.1:5001"),
+    ({}, {"host": "localhost", "port": 80}, "http://localhost:80"),
+    ({"basePath": "/api"}, {"host": "[::1]", "port": 8080, "proto": "http"}, "http://[::1]:8080/api"),
+])
+def test_base_url(top, overrides, expected):
+    from klue.client.namespace import base_url
+
+    assert base_url(ApiPool.add("u", spec_dict=_spec(**top), **overrides)) == expected
+
+
+def test_timeout_given_to_add_is_the_default(faults):
+    _, app = faults
+    with live(app) as server:
+        api = ApiPool.add("slow", yaml_path=spec_path("faults.yaml"), host=server.url, retry=FAST, timeout=0.1)
+        started = time.monotonic()
+        with pytest.raises(CallTimeout):
+            api.client.sleepGet(ms=400).call(max_attempts=1)
+        assert time.monotonic() - started < 0.35
+        assert api.client.sleepGet(ms=200).call(read_timeout=2, max_attempts=1).hits >= 1
+
+
+def test_unknown_call_option_is_a_type_error(petstore):
+    with pytest.raises(TypeError, match="unknown call option.*retries"):
+        petstore.client.getPet(pet_id=1).call(retries=3)
