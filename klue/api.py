@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .client import ApiClient, RetryPolicy
-from .exceptions import KlueException
+from .exceptions import KlueException, ValidationError
 from .models import ModelNamespace, Persistence, build_model_classes
 from .spec import Spec
 from .spec.codec import Codec
 from .spec.formats import FormatRegistry
+from .spec.loader import escape_pointer_token
 from .spec.validation import ValidatorCache
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class API:
         self.host, self.port, self.proto = host, port, proto
         self.formats = FormatRegistry(formats or ())
         self.validators = ValidatorCache(spec.definitions, self.formats)
-        classes = build_model_classes(spec.model_definitions, formats or ())
+        classes = build_model_classes(spec.model_definitions, spec.model_context, formats or ())
         self.codec = Codec(spec.definitions, classes, self.formats,
                            matches=lambda schema, value: self.validators.get(schema).is_valid(value))
         if do_persist:
@@ -64,15 +65,22 @@ class API:
     def model_to_json(self, obj: Any) -> Any:
         """A model instance (or any value) -> JSON-ready dicts, lists and scalars."""
         name = type(obj).__name__
-        schema = {"$ref": f"#/definitions/{name}"} if name in self.spec.definitions else None
+        schema = {"$ref": f"#/definitions/{escape_pointer_token(name)}"} if name in self.spec.definitions else None
         return self.codec.encoder(schema)(obj)
 
     def json_to_model(self, model_name: str, data: Any) -> Any:
-        """Validate ``data`` against definition ``model_name`` and build the model from it."""
+        """Validate ``data`` against definition ``model_name`` and build the model from it.
+
+        Invalid data raises ``ValidationError`` naming each bad field, with
+        status 500: data a handler converts is the server's own (requests were
+        validated already), so if it escapes, the client gets a plain 500."""
         if model_name not in self.spec.definitions:
             raise KlueException(f"API '{self.name}' has no definition '{model_name}'")
-        schema = {"$ref": f"#/definitions/{model_name}"}
-        self.validators.get(schema).validate(data, model_name)
+        schema = {"$ref": f"#/definitions/{escape_pointer_token(model_name)}"}
+        try:
+            self.validators.get(schema).validate(data, model_name)
+        except ValidationError as e:
+            raise ValidationError(str(e), errors=e.errors, status_code=500) from None
         decode = self.codec.decoder(schema)
         return decode(data) if decode else data
 

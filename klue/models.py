@@ -18,17 +18,21 @@ from .importing import import_object
 from .spec.bravado import BravadoSpec, quiet_bravado
 
 
-def build_model_classes(definitions: dict[str, Any], user_formats: Any = ()) -> dict[str, type]:
-    """Return {definition name: model class} for the object definitions of a spec."""
+def build_model_classes(definitions: dict[str, Any], context: dict[str, Any] | None = None,
+                        user_formats: Any = ()) -> dict[str, type]:
+    """Return {definition name: model class} for the object definitions of a spec.
+
+    ``context`` holds the other sections the definitions may refer into."""
     if not definitions:
         return {}
     with quiet_bravado():
-        document = {
+        document = copy.deepcopy({
+            **(context or {}),
             "swagger": "2.0",
             "info": {"title": "models", "version": "0"},
             "paths": {},
-            "definitions": copy.deepcopy(definitions),
-        }
+            "definitions": definitions,
+        })
         config = {
             "validate_swagger_spec": False,
             "validate_requests": False,

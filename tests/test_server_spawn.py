@@ -236,3 +236,13 @@ def test_spawned_api_over_real_http(live_server):
         assert r.status_code == 400
         r = s.get(f"{live_server}/v1/pets?limit=3", headers={"KlueCallerID": "live-1"}, timeout=5)
         assert r.status_code == 200 and r.headers["KlueCallerID"] == "live-1" and len(r.json()) == 2
+
+
+def test_a_failing_spawn_leaves_the_app_untouched():
+    spec = minimal(binding_b="x-bind-server: tests.handlers.behaviours.nope_not_there")
+    api = ApiPool.add("t", yaml_str=spec)
+    app = Flask("t")
+    with pytest.raises(BindingError):
+        api.spawn_api(app)
+    assert not [r for r in app.url_map.iter_rules() if r.endpoint.startswith("klue.")]
+    assert "klue" not in app.extensions or not app.extensions["klue"].apis

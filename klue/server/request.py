@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from ..api import API
 
-_INTEGER = re.compile(r"^[+-]?\d+\Z")
-_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
+_NUMBER = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 
 
@@ -101,13 +101,17 @@ def _single(texts: list[str]) -> str:
 class ParameterReader:
     """Reads, converts, validates and decodes one non-body parameter."""
 
-    __slots__ = ("name", "location", "required", "default", "is_file", "parse", "validate", "decode")
+    __slots__ = ("name", "location", "required", "default", "is_file", "parse", "validate", "decode", "empty_rejected")
 
     def __init__(self, param: Parameter, api: "API") -> None:
         self.name = param.name
         self.location = param.location
         self.required = param.required
         self.is_file = param.is_file
+        # Swagger 2.0: '?name=' is only allowed where allowEmptyValue says so;
+        # for an array it is the empty array, the only way csv can say so.
+        self.empty_rejected = (param.location in (QUERY, FORM) and not param.allow_empty
+                               and _primary_type(param.schema) != "array")
         self.parse = text_parser(param.schema, param.collection_format)
         self.validate = api.validators.get(param.schema).validate
         self.decode = api.codec.decoder(param.schema)
@@ -118,6 +122,8 @@ class ParameterReader:
 
     def read(self, texts: list[str] | None) -> Any:
         """Return the parameter's value, or MISSING when absent and without default."""
+        if self.empty_rejected and texts and "" in texts:
+            raise ValidationError.for_field(self.location, self.name, "an empty value is not allowed")
         if not texts:
             if self.required:
                 raise ValidationError.for_field(self.location, self.name, "is required")
@@ -136,7 +142,7 @@ def _query(request: "Request", name: str, _path_args: dict) -> list[str]:
 
 def _header(request: "Request", name: str, _path_args: dict) -> list[str]:
     value = request.headers.get(name)
-    return [value] if value is not None else []
+    return [value.strip()] if value is not None else []  # HTTP ignores whitespace around values
 
 
 def _cookie(request: "Request", name: str, _path_args: dict) -> list[str]:
@@ -161,6 +167,30 @@ def is_json_media_type(mimetype: str) -> bool:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_float(text: str) -> int | float:
+    """JSON has one number type: ``2.0`` and ``1e2`` are the integers 2 and 100
+    (as JSON Schema draft 6+ says), and a number too large for a float is an error."""
+    value = float(text)
+    if value in (_INFINITY, -_INFINITY):
+        raise ValueError(f"number {text[:20]}{'...' if len(text) > 20 else ''} is too large")
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def parse_json_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # over sys.get_int_max_str_digits()
+        raise ValueError(f"integer of {len(text)} digits is too large") from None
+
+
+_INFINITY = float("inf")
+
+
+def loads_json(data: bytes | str) -> Any:
+    """Strict JSON for requests and responses: no NaN/Infinity, finite numbers."""
+    return json.loads(data, parse_constant=_reject_constant, parse_float=parse_json_float, parse_int=parse_json_int)
 
 
 class RequestParser:
@@ -232,7 +262,7 @@ class RequestParser:
             got = f"got {mimetype!r}" if mimetype else "none given"
             raise UnsupportedMediaType(f"Content-Type must be {' or '.join(self.body_media)} ({got})")
         try:
-            value = json.loads(data, parse_constant=_reject_constant)
+            value = loads_json(data)
         except RecursionError:
             raise ValidationError.for_field(BODY, "", "JSON is nested too deeply") from None
         except ValueError as e:  # JSONDecodeError and UnicodeDecodeError

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -19,7 +20,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..exceptions import (
-    InternalServerError, KlueException, ResponseValidationError, ValidationError, error_details,
+    InternalServerError, KlueException, MethodNotAllowed, NotFound, PayloadTooLarge, ResponseValidationError,
+    UnsupportedMediaType, ValidationError, error_details,
 )
 from ..spec.interface import Operation, by_status
 from .request import is_json_media_type
@@ -74,7 +76,9 @@ class ResponseBuilder:
         declared = by_status(self.declared, status)
         if declared is None:
             raise ResponseValidationError(f"{self.op.label}: status {status} is not declared in the spec")
-        if result is None:
+        if result is None or status in _NO_BODY_STATUSES:
+            if result is not None:
+                raise ResponseValidationError(f"{self.op.label}: a {status} response has no body, but the handler returned one")
             if declared.has_schema:
                 raise ResponseValidationError(f"{self.op.label}: handler returned None for status {status}")
             response = Response(status=status)
@@ -92,6 +96,9 @@ class ResponseBuilder:
         if headers:
             response.headers.extend(headers)
         return response
+
+
+_NO_BODY_STATUSES = frozenset({204, 205, 304})
 
 
 def _unpack(result: tuple, default_status: int) -> tuple[Any, int, Any]:
@@ -116,14 +123,28 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
+_BY_STATUS: dict[int, type[KlueException]] = {
+    cls.status_code: cls for cls in (ValidationError, NotFound, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType)
+}
+
+
 def as_klue_exception(exc: BaseException) -> KlueException:
     """Any exception -> the KlueException whose status and text a client may see."""
     if isinstance(exc, KlueException):
         return exc
-    if isinstance(exc, HTTPException) and exc.code:  # flask.abort(...) in a handler
-        return KlueException(exc.description or _phrase(exc.code), status_code=exc.code)
-    error = InternalServerError("Internal Server Error")
-    error.__cause__ = exc
+    if isinstance(exc, HTTPException) and exc.code:  # flask.abort(...), werkzeug's own 413...
+        cls = _BY_STATUS.get(exc.code, KlueException)
+        error = cls(exc.description or _phrase(exc.code), status_code=exc.code)
+        if cls is KlueException:
+            error.code = re.sub(r"\W+", "_", _phrase(exc.code)).strip("_").upper()
+        return error
+    return _internal_error(exc)
+
+
+def _internal_error(cause: BaseException, status: int = 500) -> InternalServerError:
+    """What a 5xx looks like from outside: nothing of ``cause`` but its status."""
+    error = InternalServerError("Internal Server Error", status_code=status)
+    error.__cause__ = cause
     return error
 
 
@@ -142,7 +163,10 @@ class ErrorRenderer:
                       exc_info=(type(exc), exc, exc.__traceback__))
         else:
             log.info("%s %s: %s (call %s): %s", self.api.name, where, status, call_id, error)
-        body = self._callback_body(error) if self.api.error_callback else None
+        # The callback may put str(e) in the body: for a 5xx it gets a clean
+        # InternalServerError, the real one as its __cause__.
+        public = error if status < 500 or type(error) is InternalServerError else _internal_error(error, status)
+        body = self._callback_body(public) if self.api.error_callback else None
         if body is None:
             body = self.problem(error, status, call_id)
         return json_response(body, status, mimetype)

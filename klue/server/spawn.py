@@ -135,20 +135,23 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
     unbound = [op.label for op in api.spec.operations if not op.bindings.server and not op.bindings.no_server]
     if unbound:
         raise UnboundOperationsError(api.name, unbound)
-    bound = [(op, bind_handler(op, decorator)) for op in api.spec.operations if not op.bindings.no_server]
-    routes = []
-    for op, handler in bound:
+    # Import and compile everything first: a failure leaves the app untouched.
+    views = []
+    for op in api.spec.operations:
+        if op.bindings.no_server:
+            continue
+        handler = bind_handler(op, decorator)
         assert handler is not None
         rule, names = flask_rule(api.spec.base_path, op.path)
-        endpoint = f"klue.{api.name}.{op.method}.{op.path}"
-        app.add_url_rule(rule, endpoint=endpoint, view_func=make_view(api, op, handler, names), methods=[op.method])
-        routes.append(endpoint)
+        views.append((rule, f"klue.{api.name}.{op.method}.{op.path}", make_view(api, op, handler, names), op.method))
+    for rule, endpoint, view, method in views:
+        app.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method])
     state.apis[api.name] = api
-    state.prefixes[api.spec.base_path] = api
+    state.prefixes.setdefault(api.spec.base_path, api)  # the first API under a base path renders its 404s
     _install_error_handlers(app, state)
     if cors:
         _enable_cors(app, api.spec.base_path, cors)
-    return routes
+    return [endpoint for _, endpoint, _, _ in views]
 
 
 def _enable_cors(app: Flask, base_path: str, options: bool | dict) -> None:

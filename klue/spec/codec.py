@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 from .bravado import Model
 from .formats import FormatRegistry
+from .loader import unescape_pointer_token
 
 Convert = Callable[[Any], Any]
 Matcher = Callable[[dict, Any], bool]
@@ -22,8 +23,11 @@ DEFINITIONS_REF = "#/definitions/"
 
 
 def ref_name(schema: dict) -> str | None:
+    """``{"$ref": "#/definitions/Pet"}`` -> ``Pet`` (pointer escapes undone)."""
     ref = schema.get("$ref")
-    return ref[len(DEFINITIONS_REF):] if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF) else None
+    if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF):
+        return unescape_pointer_token(ref[len(DEFINITIONS_REF):])
+    return None
 
 
 class Codec:
@@ -118,7 +122,7 @@ class Codec:
             return self._union(schema, self.encoder) or to_json
         to_wire = self.formats.to_wire(schema.get("format"))
         if to_wire is None:
-            return to_json
+            return _integer_to_json if _primary_type(schema) == "integer" else to_json
         return lambda value: to_json(to_wire(value)) if value is not None else None
 
     def _object_encoder(self, schema: dict) -> Convert:
@@ -195,6 +199,20 @@ class Codec:
             return value
 
         return _skip_none(convert_union)
+
+
+def _primary_type(schema: dict) -> Any:
+    types = schema.get("type")
+    if isinstance(types, list):
+        return next((t for t in types if t != "null"), None)
+    return types
+
+
+def _integer_to_json(value: Any) -> Any:
+    """``2.0`` for an integer field is sent as ``2``: strict clients refuse ``2.0``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return to_json(value)
 
 
 def _identity(value: Any) -> Any:

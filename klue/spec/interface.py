@@ -48,6 +48,8 @@ class Parameter:
     collection_format: str = "csv"
     is_file: bool = False
     pointer: str = ""
+    #: Whether ``?name=`` (an empty value) counts as given; otherwise it counts as absent.
+    allow_empty: bool = False
 
 
 @dataclass
@@ -134,6 +136,8 @@ class Spec:
     operations: list[Operation]
     #: Definitions in Swagger 2.0 form, from which bravado-core builds model classes.
     model_definitions: dict[str, dict] = field(default_factory=dict)
+    #: Other top-level sections those definitions may refer into (``parameters``...).
+    model_context: dict[str, dict] = field(default_factory=dict)
     #: Model name -> dotted path of its ``x-persist`` class.
     persisted_models: dict[str, str] = field(default_factory=dict)
 

@@ -28,7 +28,25 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 
 class _SpecYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader that leaves timestamps as strings (JSON has no dates)."""
+    """Safe loader that leaves timestamps as strings (JSON has no dates) and
+    refuses duplicate keys, which YAML otherwise resolves silently, last one wins."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            seen: set = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # '<<' merges may override on purpose
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                except TypeError:  # an unhashable key; the base class reports it
+                    continue
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _SpecYamlLoader.yaml_implicit_resolvers = {
@@ -37,12 +55,31 @@ _SpecYamlLoader.yaml_implicit_resolvers = {
 }
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(f"found duplicate key {key!r}")
+            seen.add(key)
+    return result
+
+
 def parse_text(text: str, source: str) -> Any:
     """Parse YAML or JSON text; a syntax error names the file, line and column."""
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_pairs)
+        except _DuplicateKey as e:
+            raise SpecError.single(source, "", f"invalid JSON: {e}") from None
+        except RecursionError:
+            raise SpecError.single(source, "", "the document is nested too deeply") from None
         except ValueError:
             pass  # Flow-style YAML also starts with '{'; let YAML report errors.
     try:
@@ -52,6 +89,10 @@ def parse_text(text: str, source: str) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         reason = getattr(e, "problem", None) or str(e)
         raise SpecError.single(source, "", f"invalid YAML/JSON ({where}): {reason}") from None
+    except RecursionError:
+        raise SpecError.single(source, "", "the document is nested too deeply") from None
+    except (UnicodeError, ValueError) as e:
+        raise SpecError.single(source, "", f"the document cannot be read as text: {e}") from None
 
 
 def read_file(path: str) -> Any:
@@ -65,12 +106,50 @@ def read_file(path: str) -> Any:
     return parse_text(text, path)
 
 
-def stringify_keys(node: Any) -> Any:
-    """Return ``node`` with every mapping key a string (``200`` -> ``"200"``)."""
+def stringify_keys(node: Any, source: str = "") -> Any:
+    """Return a copy of ``node`` with every mapping key a string (``200`` -> ``"200"``).
+
+    Raises ``SpecError`` when two keys become one (``200`` and ``"200"``) or
+    the document is nested too deeply to be a spec."""
+    try:
+        return _stringify(node)
+    except _KeyCollision as e:
+        raise SpecError.single(source, pointer_join("", *reversed(e.path)), e.reason) from None
+    except RecursionError:
+        raise SpecError.single(source, "", "the document is nested too deeply") from None
+
+
+class _KeyCollision(Exception):
+    """Raised where two keys collide; each level adds its key while unwinding,
+    so the pointer costs nothing unless there is a problem."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.path = [key]
+        self.reason = reason
+
+
+def _stringify(node: Any) -> Any:
     if isinstance(node, dict):
-        return {(k if isinstance(k, str) else _key_to_str(k)): stringify_keys(v) for k, v in node.items()}
+        out = {}
+        for key, value in node.items():
+            text = key if isinstance(key, str) else _key_to_str(key)
+            if text in out:
+                raise _KeyCollision(text, f"key {text!r} is given twice (as {key!r} and as a string)")
+            try:
+                out[text] = _stringify(value) if isinstance(value, (dict, list)) else value
+            except _KeyCollision as e:
+                e.path.append(text)
+                raise
+        return out
     if isinstance(node, list):
-        return [stringify_keys(v) for v in node]
+        out_list = []
+        for i, value in enumerate(node):
+            try:
+                out_list.append(_stringify(value) if isinstance(value, (dict, list)) else value)
+            except _KeyCollision as e:
+                e.path.append(str(i))
+                raise
+        return out_list
     return node
 
 
@@ -86,6 +165,10 @@ def escape_pointer_token(token: str) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
+def unescape_pointer_token(token: str) -> str:
+    return unquote(token).replace("~1", "/").replace("~0", "~")
+
+
 def pointer_join(pointer: str, *tokens: Any) -> str:
     return pointer + "".join("/" + escape_pointer_token(str(t)) for t in tokens)
 
@@ -98,7 +181,7 @@ def resolve_pointer(doc: Any, fragment: str) -> Any:
     if not fragment.startswith("/"):
         raise KeyError(fragment)
     for raw in fragment[1:].split("/"):
-        token = unquote(raw).replace("~1", "/").replace("~0", "~")
+        token = unescape_pointer_token(raw)
         if isinstance(node, list):
             if not token.isdigit() or int(token) >= len(node):
                 raise KeyError(token)
@@ -220,7 +303,7 @@ class Bundler:
     def _load(self, path: str, from_file: str | None, where: str) -> Any:
         if path not in self._docs:
             try:
-                self._docs[path] = stringify_keys(read_file(path))
+                self._docs[path] = stringify_keys(read_file(path), path)
             except SpecError as e:
                 self._problem(from_file, where, e.problems[0].reason + f" ({path})")
                 self._docs[path] = None
@@ -252,9 +335,9 @@ def load_document(
         doc = parse_text(yaml_str, source)
     else:
         source = "<spec_dict>"
-        doc = copy.deepcopy(spec_dict)
+        doc = spec_dict  # stringify_keys copies it
     if not isinstance(doc, dict):
         raise SpecError.single(source, "", f"a spec must be a mapping at the top level, not {type(doc).__name__}")
-    doc = stringify_keys(doc)
+    doc = stringify_keys(doc, source)
     bundler = Bundler(doc, source, schema_section(doc))
     return bundler.bundle(), source, bundler.problems

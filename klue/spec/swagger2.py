@@ -9,11 +9,13 @@ import re
 from typing import Any
 
 from ..exceptions import SpecError, SpecProblem
+from .formats import FormatRegistry
 from .interface import (
     BODY, FORM, FORM_MEDIA_TYPES, HEADER, JSON_MEDIA_TYPE, MISSING, PATH, QUERY,
     Bindings, Body, Operation, Parameter, ResponseSpec, Spec,
 )
-from .loader import pointer_join, resolve_pointer
+from .loader import pointer_join, resolve_pointer, unescape_pointer_token
+from .validation import SchemaValidator, schema_problems
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 PARAM_LOCATIONS = (PATH, QUERY, HEADER, FORM, BODY)
@@ -44,7 +46,14 @@ class SchemaNormalizer:
         self.problems = problems
         self.source = source
 
-    def normalize(self, schema: Any, pointer: str, _seen: frozenset = frozenset()) -> dict:
+    def normalize(self, schema: Any, pointer: str) -> dict:
+        """The draft 4 form of ``schema``; its problems are recorded under ``pointer``."""
+        out = self._normalize(schema, pointer)
+        for path, reason in schema_problems(out):
+            self.problems.append(SpecProblem(self.source, pointer_join(pointer, *path), reason))
+        return out
+
+    def _normalize(self, schema: Any, pointer: str, _seen: frozenset = frozenset()) -> dict:
         if not isinstance(schema, dict):
             self.problems.append(SpecProblem(self.source, pointer, f"a schema must be a mapping, not {_kind(schema)}"))
             return {}
@@ -54,13 +63,13 @@ class SchemaNormalizer:
         for key, value in schema.items():
             at = pointer_join(pointer, key)
             if key in ("properties", "patternProperties", "definitions") and isinstance(value, dict):
-                out[key] = {name: self.normalize(sub, pointer_join(at, name), _seen) for name, sub in value.items()}
+                out[key] = {name: self._normalize(sub, pointer_join(at, name), _seen) for name, sub in value.items()}
             elif key == "items" and isinstance(value, list):
-                out[key] = [self.normalize(sub, pointer_join(at, i), _seen) for i, sub in enumerate(value)]
+                out[key] = [self._normalize(sub, pointer_join(at, i), _seen) for i, sub in enumerate(value)]
             elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
-                out[key] = self.normalize(value, at, _seen)
+                out[key] = self._normalize(value, at, _seen)
             elif key in ("allOf", "anyOf", "oneOf"):
-                out[key] = [self.normalize(sub, pointer_join(at, i), _seen) for i, sub in enumerate(_as_list(value, at, self))]
+                out[key] = [self._normalize(sub, pointer_join(at, i), _seen) for i, sub in enumerate(_as_list(value, at, self))]
             elif key == "required" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
                 self.problems.append(SpecProblem(self.source, at, "'required' in a schema must be a list of property names"))
             elif key == "type" and not _valid_type(value):
@@ -85,7 +94,7 @@ class SchemaNormalizer:
             except KeyError:
                 self.problems.append(SpecProblem(self.source, pointer_join(pointer, "$ref"), f"$ref {ref!r} does not resolve"))
                 return {}
-            out = self.normalize(target, ref[1:], seen | {ref})
+            out = self._normalize(target, ref[1:], seen | {ref})
         if schema.get("x-nullable") is True:
             return {"anyOf": [out, {"type": "null"}]}
         return out
@@ -137,6 +146,7 @@ class Swagger2Builder:
             name: self.schemas.normalize(schema, pointer_join("/definitions", name))
             for name, schema in self._mapping(doc.get("definitions"), "/definitions").items()
         }
+        self._check_aliases(definitions)
         operations = self._operations()
         persisted = self._persisted(doc.get("definitions") or {})
         base_path = self._base_path()
@@ -153,6 +163,7 @@ class Swagger2Builder:
             definitions=definitions,
             operations=operations,
             model_definitions=doc.get("definitions") or {},
+            model_context={k: doc[k] for k in ("parameters", "responses") if isinstance(doc.get(k), dict)},
             persisted_models=persisted,
         )
 
@@ -167,6 +178,19 @@ class Swagger2Builder:
                     self.problem(pointer_join("/definitions", name, "x-persist"),
                                  f"x-persist must be a dotted path like 'pkg.module.Class', got {target!r}")
         return persisted
+
+    def _check_aliases(self, definitions: dict[str, dict]) -> None:
+        """``A: {$ref: B}``, ``B: {$ref: A}`` describes no value at all."""
+        for name in definitions:
+            seen, current = [name], definitions[name]
+            while set(current) == {"$ref"} and current["$ref"].startswith(DEFINITIONS_REF):
+                target = unescape_pointer_token(current["$ref"][len(DEFINITIONS_REF):])
+                if target in seen:
+                    self.problem(pointer_join("/definitions", name, "$ref"), "definitions refer to each other in a circle: "
+                                 + " -> ".join(seen + [target]))
+                    break
+                seen.append(target)
+                current = definitions.get(target, {})
 
     def _mapping(self, value: Any, pointer: str, required: bool = False) -> dict:
         if value is None and not required:
@@ -191,7 +215,10 @@ class Swagger2Builder:
             if not path.startswith("/"):
                 self.problem(item_pointer, f"path {path!r} must start with '/'")
                 continue
-            item = self._deref(self._mapping(item, item_pointer), item_pointer)
+            if re.search(r"[<>\s#?]", path):
+                self.problem(item_pointer, f"path {path!r} contains a character not allowed in a path template (<, >, #, ?, space)")
+                continue
+            item = self._deref(self._mapping(item, item_pointer), item_pointer) or {}
             shared = item.get("parameters", [])
             for method in HTTP_METHODS:
                 if method not in item:
@@ -208,19 +235,19 @@ class Swagger2Builder:
         return operations
 
     def _deref(self, node: Any, pointer: str) -> Any:
-        """Follow local refs on a parameter, response or path item."""
+        """Follow local refs on a parameter, response or path item; None if broken
+        (the loader has reported a ref that does not resolve)."""
         seen = set()
         while isinstance(node, dict) and isinstance(node.get("$ref"), str):
             ref = node["$ref"]
-            if ref in seen or not ref.startswith("#"):
-                self.problem(pointer, f"$ref {ref!r} cannot be resolved")
-                return {}
+            if ref in seen:
+                self.problem(pointer_join(pointer, "$ref"), f"$ref {ref!r} refers to itself")
+                return None
             seen.add(ref)
             try:
                 node = resolve_pointer(self.doc, ref[1:])
             except KeyError:
-                self.problem(pointer, f"$ref {ref!r} does not resolve")
-                return {}
+                return None
         return node
 
     def _operation(self, path: str, method: str, raw: Any, shared: Any, item_pointer: str) -> Operation | None:
@@ -231,7 +258,7 @@ class Swagger2Builder:
         op_id = raw.get("operationId")
         op = Operation(
             method=method.upper(), path=path, operation_id=op_id if isinstance(op_id, str) else None, pointer=pointer,
-            consumes=self._media_types(raw, "consumes"), produces=self._media_types(raw, "produces"),
+            consumes=self._media_types(raw, "consumes", pointer), produces=self._media_types(raw, "produces", pointer),
             bindings=self._bindings(raw, pointer), summary=str(raw.get("summary") or ""),
         )
         if op_id is not None and not isinstance(op_id, str):
@@ -242,18 +269,23 @@ class Swagger2Builder:
         op.responses = self._responses(op, raw.get("responses"))
         return op
 
-    def _media_types(self, raw: dict, key: str) -> tuple[str, ...]:
-        value = raw.get(key, self.doc.get(key))
+    def _media_types(self, raw: dict, key: str, pointer: str) -> tuple[str, ...]:
+        value, where = (raw[key], pointer_join(pointer, key)) if key in raw else (self.doc.get(key), "/" + key)
         if not value:
             return (JSON_MEDIA_TYPE,)
-        return tuple(v.split(";")[0].strip().lower() for v in value if isinstance(v, str))
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.problem(where, f"{key} must be a list of media types, like [application/json]")
+            return (JSON_MEDIA_TYPE,)
+        return tuple(v.split(";")[0].strip().lower() for v in value)
 
     def _bindings(self, raw: dict, pointer: str) -> Bindings:
         b = Bindings(
             server=raw.get("x-bind-server"), client=raw.get("x-bind-client"),
-            no_server=bool(raw.get("x-no-bind-server")),
+            no_server=raw.get("x-no-bind-server") is True,
             decorate_server=raw.get("x-decorate-server"), decorate_request=raw.get("x-decorate-request"),
         )
+        if not isinstance(raw.get("x-no-bind-server", False), bool):
+            self.problem(pointer_join(pointer, "x-no-bind-server"), "x-no-bind-server must be true or false")
         for key, value in (("x-bind-server", b.server), ("x-bind-client", b.client),
                            ("x-decorate-server", b.decorate_server), ("x-decorate-request", b.decorate_request)):
             if value is not None and not (isinstance(value, str) and value.strip()):
@@ -270,12 +302,20 @@ class Swagger2Builder:
             for i, raw in enumerate(params):
                 at = pointer_join(base, i)
                 param = self._deref(raw, at)
+                if param is None:
+                    continue
                 if not isinstance(param, dict) or not isinstance(param.get("name"), str) or param.get("in") not in PARAM_LOCATIONS:
                     self.problem(at, "a parameter needs a string 'name' and 'in' one of " + ", ".join(PARAM_LOCATIONS), op.label)
                     continue
                 merged[(param["name"], param["in"])] = (param, at)  # an operation's own override the path's
         for param, at in merged.values():
             self._parameter(op, param, at)
+        names: dict[str, str] = {}
+        for p in op.parameters:
+            if p.name in names:
+                self.problem(p.pointer, f"parameter {p.name!r} is declared in both {names[p.name]} and {p.location}; "
+                             "handlers receive parameters by name, so names must differ", op.label)
+            names[p.name] = p.location
         if op.body and op.form_parameters:
             self.problem(op.pointer, "an operation cannot have both a body and formData parameters", op.label)
         if any(p.is_file for p in op.parameters) and "multipart/form-data" not in op.consumes:
@@ -303,14 +343,32 @@ class Swagger2Builder:
         collection = raw.get("collectionFormat", "csv")
         if collection not in COLLECTION_FORMATS or (collection == "multi" and location not in (QUERY, FORM)):
             self.problem(pointer_join(at, "collectionFormat"), f"invalid collectionFormat {collection!r} for {location}", op.label)
+        if ptype == "array" and not isinstance(raw.get("items"), dict):
+            self.problem(pointer_join(at, "items"), f"array parameter {name!r} needs 'items'", op.label)
+            return
         schema = self.schemas.normalize({k: raw[k] for k in _PARAM_SCHEMA_KEYS if k in raw}, at)
+        default = raw.get("default", MISSING)
+        if default is not MISSING and ptype != "file":
+            self._check_default(default, schema, pointer_join(at, "default"), op)
         op.parameters.append(Parameter(
             name=name, location=location, schema=schema, required=required or location == PATH,
-            default=raw.get("default", MISSING), collection_format=collection, is_file=ptype == "file", pointer=at,
+            default=default, collection_format=collection, is_file=ptype == "file", pointer=at,
+            allow_empty=raw.get("allowEmptyValue") is True,
         ))
 
+    def _check_default(self, default: Any, schema: dict, pointer: str, op: Operation) -> None:
+        if schema_problems(schema):
+            return  # already reported
+        validator = SchemaValidator(schema, {}, FormatRegistry())
+        if not validator.is_valid(default):
+            reason = "; ".join(e.message for e in validator.explain(default, "default", ""))
+            self.problem(pointer, f"the default {default!r} does not match the parameter's own schema: {reason}", op.label)
+
     def _check_path_template(self, op: Operation) -> None:
-        in_template = set(_TEMPLATE_VAR.findall(op.path))
+        variables = _TEMPLATE_VAR.findall(op.path)
+        for twice in sorted({v for v in variables if variables.count(v) > 1}):
+            self.problem(op.pointer, f"path template variable {{{twice}}} appears more than once", op.label)
+        in_template = set(variables)
         declared = {p.name for p in op.parameters if p.location == PATH}
         for missing in sorted(in_template - declared):
             self.problem(op.pointer, f"path template variable {{{missing}}} has no 'in: path' parameter", op.label)
@@ -331,6 +389,8 @@ class Swagger2Builder:
                 self.problem(where, f"{status!r} is not a valid response status", op.label)
                 continue
             response = self._deref(response, where)
+            if response is None:
+                continue
             if not isinstance(response, dict):
                 self.problem(where, "a response must be a mapping", op.label)
                 continue

@@ -118,3 +118,36 @@ class ValidatorCache:
                 validator = SchemaValidator(schema, self.definitions, self.formats, fill_defaults=fill_defaults)
             self._cache[key] = validator
         return validator
+
+
+class _Metaschema:
+    """Checks that a schema is itself valid JSON Schema draft 4 (keyword types,
+    regex patterns), so a broken spec fails at load time, not on a request."""
+
+    def __init__(self) -> None:
+        meta = dict(jsonschema.Draft4Validator.META_SCHEMA)
+        meta.pop("$schema", None)
+        meta.pop("id", None)
+        self._check = fastjsonschema.compile(meta, use_default=False)
+        self._explainer = jsonschema.Draft4Validator(meta, format_checker=jsonschema.FormatChecker(formats=("regex",)))
+
+    def problems(self, schema: Any) -> list[tuple[list, str]]:
+        """[(path inside the schema, reason)], empty when the schema is valid."""
+        try:
+            self._check(schema)
+            return []
+        except fastjsonschema.JsonSchemaException as fast_error:
+            found = [(list(e.absolute_path), e.message) for e in self._explainer.iter_errors(schema)]
+            return found or [([], fast_error.message.replace("data", "schema", 1))]
+        except RecursionError:
+            return [([], "schema is nested too deeply")]
+
+
+_metaschema: _Metaschema | None = None
+
+
+def schema_problems(schema: Any) -> list[tuple[list, str]]:
+    global _metaschema
+    if _metaschema is None:  # compiled on first use, not at import
+        _metaschema = _Metaschema()
+    return _metaschema.problems(schema)
