@@ -16,6 +16,7 @@ setup(
     packages=find_packages(include=["klue", "klue.*"]),
     package_data={"klue": ["py.typed"]},
     python_requires=">=3.10",
+    entry_points={"console_scripts": ["klue = klue.cli:main"]},
     install_requires=[
         "flask>=3,<4",
         "bravado-core>=6,<7",
@@ -29,6 +30,10 @@ setup(
     ],
     extras_require={
         "cors": ["flask-cors>=4"],
+        # The Swagger UI page at <base path>/docs, served from local files.
+        "docs": ["swagger-ui-bundle>=1.1"],
+        # `klue serve --workers N` and gunicorn "klue:make_app(...)".
+        "serve": ["gunicorn>=21"],
         # async_call's greenlet backend (used when asked, or in a gevent-patched process).
         "gevent": ["gevent>=22"],
         "test": [
@@ -36,6 +41,8 @@ setup(
             "pytest-timeout>=2",
             "flask-cors>=4",
             "gevent>=22",
+            "swagger-ui-bundle>=1.1",
+            "gunicorn>=21",
         ],
     },
     classifiers=[

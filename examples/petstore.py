@@ -1,48 +1,71 @@
-"""Handlers of specs/petstore.yaml, with pets kept in memory through x-persist.
+"""Handlers of specs/petstore.yaml; pets are stored in SQLite through x-persist.
 
-Run the demo with ``python -m examples.petstore`` (serves on 127.0.0.1:8080).
+The database file is ``$PETSTORE_DB``, by default ``petstore.sqlite3`` in the
+working directory. Serve it with ``klue serve specs/petstore.yaml`` (or, with
+the gateway, as README.rst shows).
 """
 from __future__ import annotations
 
-import itertools
+import contextlib
 import os
-import threading
-from typing import Any
-
-from flask import Flask
+import sqlite3
+from typing import Any, Iterator
 
 from klue.exceptions import NotFound
 from klue.swagger import ApiPool
 
-SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "specs", "petstore.yaml")
+_COLUMNS = ("id", "name", "kind", "born")
+
+
+def database_path() -> str:
+    return os.environ.get("PETSTORE_DB") or os.path.join(os.getcwd(), "petstore.sqlite3")
+
+
+@contextlib.contextmanager
+def _connect() -> Iterator[sqlite3.Connection]:
+    # One connection per use: sqlite3 connections must not be shared across threads.
+    connection = sqlite3.connect(database_path(), timeout=10)
+    try:
+        connection.execute("CREATE TABLE IF NOT EXISTS pets (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                           " name TEXT NOT NULL, kind TEXT, born TEXT)")
+        with connection:  # commits, or rolls back on error
+            yield connection
+    finally:
+        connection.close()
 
 
 class PetStorage:
-    """The x-persist class of Pet: a thread-safe dict standing in for a database."""
-
-    _pets: dict[int, dict] = {}
-    _ids = itertools.count(1)
-    _lock = threading.Lock()
+    """The x-persist class of Pet: ``Pet.load_from_db(...)`` and ``pet.save_to_db()``."""
 
     @staticmethod
     def save_to_db(pet: Any) -> Any:
-        with PetStorage._lock:
+        row = ApiPool.petstore.model_to_json(pet)
+        with _connect() as db:
             if pet.id is None:
-                pet.id = next(PetStorage._ids)
-            PetStorage._pets[pet.id] = ApiPool.petstore.model_to_json(pet)
+                cursor = db.execute("INSERT INTO pets (name, kind, born) VALUES (?, ?, ?)",
+                                    (row["name"], row.get("kind"), row.get("born")))
+                pet.id = cursor.lastrowid
+            else:
+                db.execute("REPLACE INTO pets (id, name, kind, born) VALUES (?, ?, ?, ?)",
+                           (pet.id, row["name"], row.get("kind"), row.get("born")))
         return pet
 
     @staticmethod
     def load_from_db(pet_id: int | None = None, kind: str | None = None, limit: int = 100) -> list:
-        with PetStorage._lock:
-            rows = [PetStorage._pets[pet_id]] if pet_id in PetStorage._pets else [] if pet_id else list(PetStorage._pets.values())
-        rows = [r for r in rows if kind is None or r.get("kind") == kind][:limit]
-        return [ApiPool.petstore.json_to_model("Pet", r) for r in rows]
+        query, args = "SELECT id, name, kind, born FROM pets WHERE 1=1", []
+        if pet_id is not None:
+            query, args = query + " AND id = ?", [*args, pet_id]
+        if kind is not None:
+            query, args = query + " AND kind = ?", [*args, kind]
+        with _connect() as db:
+            rows = db.execute(query + " ORDER BY id LIMIT ?", [*args, limit]).fetchall()
+        to_model = ApiPool.petstore.json_to_model
+        return [to_model("Pet", {k: v for k, v in zip(_COLUMNS, row) if v is not None}) for row in rows]
 
     @staticmethod
     def delete(pet_id: int) -> bool:
-        with PetStorage._lock:
-            return PetStorage._pets.pop(pet_id, None) is not None
+        with _connect() as db:
+            return db.execute("DELETE FROM pets WHERE id = ?", (pet_id,)).rowcount > 0
 
 
 def list_pets(kind: str | None = None, limit: int = 20) -> list:
@@ -50,8 +73,7 @@ def list_pets(kind: str | None = None, limit: int = 20) -> list:
 
 
 def create_pet(new_pet: Any) -> tuple:
-    Pet = ApiPool.petstore.model.Pet
-    pet = Pet(name=new_pet.name, kind=new_pet.kind, born=new_pet.born)
+    pet = ApiPool.petstore.model.Pet(name=new_pet.name, kind=new_pet.kind, born=new_pet.born)
     return pet.save_to_db(), 201
 
 
@@ -66,16 +88,3 @@ def delete_pet(pet_id: int) -> tuple:
     if not PetStorage.delete(pet_id):
         raise NotFound(f"no pet with id {pet_id}")
     return None, 204
-
-
-def create_app() -> Flask:
-    app = Flask("petstore")
-    ApiPool.add("petstore", yaml_path=SPEC)
-    ApiPool.petstore.spawn_api(app)
-    return app
-
-
-if __name__ == "__main__":
-    port = int(os.environ.get("PORT", "8080"))
-    print(f"Petstore demo on http://127.0.0.1:{port}/v1/pets (Ctrl-C to stop)")
-    create_app().run(host="127.0.0.1", port=port)

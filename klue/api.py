@@ -84,11 +84,12 @@ class API:
         decode = self.codec.decoder(schema)
         return decode(data) if decode else data
 
-    def spawn_api(self, app: "Flask", decorator: Callable | None = None, *, cors: bool | dict = False) -> list[str]:
-        """Add this API's bound operations to ``app`` as validated routes."""
+    def spawn_api(self, app: "Flask", decorator: Callable | None = None, *, cors: bool | dict = False,
+                  mock: str | None = None, docs: bool = True) -> list[str]:
+        """Add this API's operations to ``app`` as validated routes (see ``klue.server.spawn_api``)."""
         from .server import spawn_api
 
-        return spawn_api(self, app, decorator, cors=cors)
+        return spawn_api(self, app, decorator, cors=cors, mock=mock, docs=docs)
 
     def _share_model(self, name: str, cls: type) -> None:
         """Use ``cls`` for model ``name`` (``ApiPool.merge``)."""

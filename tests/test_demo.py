@@ -1,18 +1,59 @@
-"""The petstore demo of README.rst, end to end through Flask's test client."""
-from examples import petstore
+"""The demo of README.rst, end to end: two services in two processes, SQLite storage."""
+import os
+import re
+
+import pytest
+import requests
+
+from klue import make_app
+from tests.live import free_port
+from tests.test_cli import ROOT, klue_serve, stop, wait_until_up
+
+PETSTORE = os.path.join(ROOT, "specs", "petstore.yaml")
+GATEWAY = os.path.join(ROOT, "specs", "gateway.yaml")
 
 
-def test_demo_petstore_round_trip():
-    petstore.PetStorage._pets.clear()
-    c = petstore.create_app().test_client()
-    r = c.post("/v1/pets", json={"name": "Rex", "kind": "dog", "born": "2020-04-01"})
-    assert r.status_code == 201
-    rex = r.get_json()
-    assert rex["name"] == "Rex" and isinstance(rex["id"], int)
+def test_demo_in_one_process(tmp_path, monkeypatch):
+    monkeypatch.setenv("PETSTORE_DB", str(tmp_path / "pets.sqlite3"))
+    c = make_app(PETSTORE, GATEWAY).test_client()
+    rex = c.post("/v1/pets", json={"name": "Rex", "kind": "dog", "born": "2020-04-01"}).get_json()
+    assert rex == {"id": 1, "name": "Rex", "kind": "dog", "born": "2020-04-01"}
     c.post("/v1/pets", json={"name": "Tom", "kind": "cat"})
     assert [p["name"] for p in c.get("/v1/pets?kind=dog").get_json()] == ["Rex"]
-    assert len(c.get("/v1/pets").get_json()) == 2
-    assert c.get(f"/v1/pets/{rex['id']}").get_json() == rex
-    assert c.delete(f"/v1/pets/{rex['id']}").status_code == 204
-    assert c.get(f"/v1/pets/{rex['id']}").status_code == 404
+    assert c.get("/v1/pets/1").get_json() == rex
+    assert c.delete("/v1/pets/1").status_code == 204
+    assert c.get("/v1/pets/1").status_code == 404
     assert c.post("/v1/pets", json={"name": "Rex", "owner": "me"}).status_code == 400
+    assert c.get("/version").get_json() == {"petstore": "1.0.0", "gateway": "1.0.0"}
+
+
+@pytest.mark.slow
+def test_gateway_calls_petstore_and_data_survives_a_restart(tmp_path):
+    env = {"PETSTORE_DB": str(tmp_path / "pets.sqlite3")}
+    pet_port, gw_port = free_port(), free_port()
+    pets_url, gw_url = f"http://127.0.0.1:{pet_port}", f"http://127.0.0.1:{gw_port}"
+    petstore = klue_serve(PETSTORE, "--port", str(pet_port), env=env)
+    gateway = klue_serve(GATEWAY, "--port", str(gw_port), env={"PETSTORE_URL": pets_url})
+    try:
+        wait_until_up(f"{pets_url}/ping", petstore)
+        wait_until_up(f"{gw_url}/ping", gateway)
+        for name, kind in (("Rex", "dog"), ("Tom", "cat"), ("Kit", "cat")):
+            assert requests.post(f"{pets_url}/v1/pets", json={"name": name, "kind": kind}, timeout=5).status_code == 201
+        summary = requests.get(f"{gw_url}/gateway/summary", timeout=10).json()
+        assert summary["total"] == 3
+        assert {k["kind"]: k["count"] for k in summary["kinds"]} == {"cat": 2, "dog": 1, "bird": 0, "fish": 0}
+        call_id = summary["call_id"]
+    finally:
+        _, pet_log = stop(petstore)
+        _, gw_log = stop(gateway)
+    # one call ID in both services' logs; the petstore saw the path gateway.petstore
+    assert f"gateway GET /gateway/summary -> 200" in gw_log and f"(call {call_id}, path gateway)" in gw_log
+    assert len(re.findall(rf"petstore GET /v1/pets\?kind=\w+&limit=100 -> 200 .*\(call {call_id}, path gateway\.petstore\)", pet_log)) == 4
+
+    petstore = klue_serve(PETSTORE, "--port", str(pet_port), env=env)  # the same database, a new process
+    try:
+        wait_until_up(f"{pets_url}/ping", petstore)
+        names = [p["name"] for p in requests.get(f"{pets_url}/v1/pets", timeout=5).json()]
+        assert names == ["Rex", "Tom", "Kit"]
+    finally:
+        stop(petstore)

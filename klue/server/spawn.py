@@ -6,8 +6,10 @@ then only opens the call context, parses, calls, and builds the response.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable
 
 from flask import Flask, request
@@ -16,7 +18,9 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from ..context import CALLER_ID_HEADER, open_call
 from ..exceptions import KlueException, MethodNotAllowed, NotFound, UnboundOperationsError
+from ..docs import register_docs
 from ..importing import import_object
+from ..mock import MOCK_MODES, mock_handler
 from ..spec.interface import Operation
 from .request import RequestParser
 from .response import ErrorRenderer, ResponseBuilder, pick_mimetype
@@ -25,6 +29,8 @@ if TYPE_CHECKING:
     from ..api import API
 
 Handler = Callable[..., Any]
+#: One line per request: API, method, path, status, time, call ID and call path.
+access_log = logging.getLogger("klue.access")
 _TEMPLATE_VAR = re.compile(r"{([^{}/]+)}")
 
 
@@ -50,9 +56,11 @@ def bind_handler(op: Operation, decorator: Handler | None) -> Handler | None:
     if op.bindings.decorate_server:
         decorate = import_object(op.bindings.decorate_server, what=f"x-decorate-server of {op.label}")
         handler = decorate(handler)
-    if decorator is not None:
-        handler = decorator(handler)
-    return handler
+    return _decorated(handler, decorator)
+
+
+def _decorated(handler: Handler, decorator: Handler | None) -> Handler:
+    return decorator(handler) if decorator is not None else handler
 
 
 def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str, str]) -> Callable[..., Any]:
@@ -63,7 +71,8 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
     api_name = api.name
 
     def view(**rule_args: str) -> Any:
-        call_id, _ = open_call(api_name, request.headers)
+        started = perf_counter()
+        call_id, call_path = open_call(api_name, request.headers)
         try:
             path_args = {path_names[k]: v for k, v in rule_args.items()}
             args, kwargs = parser.parse(request, path_args)
@@ -71,6 +80,9 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
         except Exception as e:  # every failure becomes a JSON error, never a traceback
             response = errors.render(e, op, call_id, mimetype)
         response.headers[CALLER_ID_HEADER] = call_id
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, request.method, request.full_path.rstrip("?"),
+                            response.status_code, (perf_counter() - started) * 1000, call_id, call_path)
         return response
 
     view.__name__ = f"{api_name}_{op.operation_id or op.method.lower()}"
@@ -123,16 +135,22 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
     return handle
 
 
-def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors: bool | dict = False) -> list[str]:
+def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors: bool | dict = False,
+              mock: str | None = None, docs: bool = True) -> list[str]:
     """Add a route to ``app`` for every bound operation of ``api``; return their endpoint names.
 
     Raises ``UnboundOperationsError`` listing every operation that has neither
-    ``x-bind-server`` nor ``x-no-bind-server``, before adding any route.
+    ``x-bind-server`` nor ``x-no-bind-server`` (unless ``mock`` answers it),
+    before adding any route. ``mock="missing"`` answers unbound operations with
+    examples, ``mock="all"`` every operation; ``docs`` serves the spec and its page.
     """
+    if mock not in (None, *MOCK_MODES):
+        raise ValueError(f"mock must be None, 'missing' or 'all', not {mock!r}")
     state = app_state(app)
     if api.name in state.apis:
         raise KlueException(f"API '{api.name}' is already spawned on this Flask app")
-    unbound = [op.label for op in api.spec.operations if not op.bindings.server and not op.bindings.no_server]
+    unbound = [op.label for op in api.spec.operations
+               if not op.bindings.server and not op.bindings.no_server and mock is None]
     if unbound:
         raise UnboundOperationsError(api.name, unbound)
     # Import and compile everything first: a failure leaves the app untouched.
@@ -140,7 +158,10 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
     for op in api.spec.operations:
         if op.bindings.no_server:
             continue
-        handler = bind_handler(op, decorator)
+        if mock == "all" or (mock == "missing" and not op.bindings.server):
+            handler = _decorated(mock_handler(api, op), decorator)
+        else:
+            handler = bind_handler(op, decorator)
         assert handler is not None
         rule, names = flask_rule(api.spec.base_path, op.path)
         views.append((rule, f"klue.{api.name}.{op.method}.{op.path}", make_view(api, op, handler, names), op.method))
@@ -149,6 +170,8 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
     state.apis[api.name] = api
     state.prefixes.setdefault(api.spec.base_path, api)  # the first API under a base path renders its 404s
     _install_error_handlers(app, state)
+    if docs:
+        register_docs(app, api)
     if cors:
         _enable_cors(app, api.spec.base_path, cors)
     return [endpoint for _, endpoint, _, _ in views]

@@ -70,6 +70,8 @@ class ResponseSpec:
     status: str  # "200", "default"
     schema: dict | None
     description: str = ""
+    #: Example bodies by media type, as the spec gives them.
+    examples: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -396,7 +396,8 @@ class Swagger2Builder:
                 continue
             schema = response.get("schema")
             normalized = self.schemas.normalize(schema, pointer_join(where, "schema")) if schema is not None else None
-            responses[status] = ResponseSpec(status, normalized, str(response.get("description") or ""))
+            examples = response.get("examples") if isinstance(response.get("examples"), dict) else {}
+            responses[status] = ResponseSpec(status, normalized, str(response.get("description") or ""), examples)
         return responses
 
 

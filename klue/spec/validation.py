@@ -18,6 +18,7 @@ import jsonschema
 from ..exceptions import FieldError, ValidationError
 from .formats import FormatRegistry
 
+DRAFT4 = "http://json-schema.org/draft-04/schema#"
 #: At most this many field errors are reported for one value.
 MAX_REPORTED_ERRORS = 10
 
@@ -40,7 +41,9 @@ class SchemaValidator:
     __slots__ = ("_check", "_root", "_formats", "_explainer")
 
     def __init__(self, schema: dict, definitions: dict, formats: FormatRegistry, *, fill_defaults: bool = False) -> None:
-        self._root = {"definitions": definitions, "allOf": [schema]}
+        # Swagger 2.0 schemas are draft 4 (exclusiveMinimum is a boolean...);
+        # without $schema, fastjsonschema would read them as draft 7.
+        self._root = {"$schema": DRAFT4, "definitions": definitions, "allOf": [schema]}
         self._formats = formats
         self._explainer: jsonschema.protocols.Validator | None = None
         self._check = fastjsonschema.compile(self._root, formats=formats.checks(), use_default=fill_defaults)
@@ -126,8 +129,7 @@ class _Metaschema:
 
     def __init__(self) -> None:
         meta = dict(jsonschema.Draft4Validator.META_SCHEMA)
-        meta.pop("$schema", None)
-        meta.pop("id", None)
+        meta.pop("id", None)  # refs to "#" stay local
         self._check = fastjsonschema.compile(meta, use_default=False)
         self._explainer = jsonschema.Draft4Validator(meta, format_checker=jsonschema.FormatChecker(formats=("regex",)))
 

@@ -1,0 +1,30 @@
+"""Handlers of specs/gateway.yaml: fan out to the petstore, merge the results.
+
+When the gateway is served alone, it calls the petstore at ``$PETSTORE_URL``
+(default: the host its spec names).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from klue.swagger import ApiPool, get_call_id
+from klue.swagger.client import async_call
+
+KINDS = ("cat", "dog", "bird", "fish")
+PETSTORE_SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "specs", "petstore.yaml")
+
+
+def petstore() -> Any:
+    """The petstore API: the one served beside us, or a client of a remote one."""
+    if "petstore" not in ApiPool:
+        ApiPool.add("petstore", yaml_path=PETSTORE_SPEC, host=os.environ.get("PETSTORE_URL"))
+    return ApiPool.petstore
+
+
+def summary() -> Any:
+    client = petstore().client
+    per_kind = async_call(*[client.list_pets(kind=kind, limit=100) for kind in KINDS])
+    Summary, KindCount = ApiPool.gateway.model.Summary, ApiPool.gateway.model.KindCount
+    kinds = [KindCount(kind=kind, count=len(pets)) for kind, pets in zip(KINDS, per_kind)]
+    return Summary(total=sum(k.count for k in kinds), kinds=kinds, call_id=get_call_id())

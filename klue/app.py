@@ -1,0 +1,65 @@
+"""``make_app``: one Flask app serving several specs, for ``klue serve`` and gunicorn.
+
+    gunicorn "klue:make_app('specs/petstore.yaml')"
+
+Each spec is loaded into ``ApiPool`` under its file name (``petstore.yaml``
+-> ``petstore``) and spawned. ``GET /ping`` and ``GET /version`` are added
+unless a spec defines those paths itself.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from flask import Flask, Response
+
+from .client.namespace import python_name
+from .exceptions import KlueException
+from .pool import ApiPool
+from .server.response import dump_json
+
+
+def api_name_for(spec_path: str) -> str:
+    """``specs/pet-store.v1.yaml`` -> ``pet_store_v1``."""
+    stem = os.path.basename(spec_path)
+    for suffix in (".yaml", ".yml", ".json"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return python_name(stem).lstrip("_") or "api"
+
+
+def make_app(*spec_paths: str, mock: str | None = None, docs: bool = True, self_url: str | None = None,
+             import_path: str | None = ".") -> Flask:
+    """A Flask app serving every spec in ``spec_paths``.
+
+    ``self_url`` (e.g. ``http://127.0.0.1:8080``) points the clients of the
+    served APIs at this very app, so one served API can call another.
+    ``import_path`` is put first on ``sys.path`` so that ``x-bind-server:
+    handlers.x`` is found in the current directory (None to leave it be).
+    """
+    if not spec_paths:
+        raise KlueException("make_app needs at least one spec file")
+    if import_path is not None:
+        folder = os.path.abspath(import_path)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    names = [api_name_for(p) for p in spec_paths]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise KlueException(f"two specs would be served under one API name: {', '.join(twice)}; rename a file")
+    app = Flask("klue")
+    apis = [ApiPool.add(name, yaml_path=path, host=self_url) for name, path in zip(names, spec_paths)]
+    for api in apis:
+        api.spawn_api(app, mock=mock, docs=docs)
+    _add_health_routes(app, apis)
+    return app
+
+
+def _add_health_routes(app: Flask, apis: list) -> None:
+    taken = {rule.rule for rule in app.url_map.iter_rules()}
+    versions = dump_json({api.name: api.get_version() for api in apis})
+    if "/ping" not in taken:
+        app.add_url_rule("/ping", endpoint="klue.ping", view_func=lambda: Response(b"{}", mimetype="application/json"))
+    if "/version" not in taken:
+        app.add_url_rule("/version", endpoint="klue.version", view_func=lambda: Response(versions, mimetype="application/json"))

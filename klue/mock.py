@@ -1,0 +1,202 @@
+"""Mock responses: answer operations before their handlers exist.
+
+``spawn_api(app, mock="missing")`` answers the operations that have no
+``x-bind-server``; ``mock="all"`` answers every one. The answer is the success
+response's example when the spec has one (``examples`` of the response, or
+``example`` of its schema), otherwise a value generated from the schema that
+validates against it. Values are computed once, at spawn, so the same spec
+always gives the same answers; requests are validated as usual.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Callable
+
+from .spec.codec import ref_name
+from .spec.interface import Operation
+
+try:  # the regular-expression parser behind `re`; renamed in Python 3.11
+    import re._parser as _sre_parse  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+if TYPE_CHECKING:
+    from .api import API
+
+log = logging.getLogger("klue.server")
+
+MOCK_MODES = ("missing", "all")
+MAX_DEPTH = 4  # below this, optional properties and array items are left out
+GIVE_UP_DEPTH = 32
+_FORMAT_SAMPLES = {
+    "date": "2024-01-31",
+    "date-time": "2024-01-31T12:00:00+00:00",
+    "email": "user@example.com",
+    "uuid": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    "uri": "https://example.com/",
+    "hostname": "example.com",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+    "byte": "a2x1ZQ==",
+    "password": "secret",
+}
+
+
+class ExampleGenerator:
+    """Deterministic example values for the schemas of one spec."""
+
+    def __init__(self, definitions: dict[str, dict]) -> None:
+        self.definitions = definitions
+
+    def generate(self, schema: Any, depth: int = 0) -> Any:
+        if not isinstance(schema, dict) or depth > GIVE_UP_DEPTH:  # e.g. a schema with no finite instance
+            return None
+        if "example" in schema:
+            return schema["example"]
+        name = ref_name(schema)
+        if name is not None:
+            return self.generate(self.definitions.get(name, {}), depth + 1)
+        if "enum" in schema and schema["enum"]:
+            return next((v for v in schema["enum"] if v is not None), schema["enum"][0])
+        if "default" in schema:
+            return schema["default"]
+        if "allOf" in schema:
+            merged: dict = {}
+            for part in schema["allOf"]:
+                value = self.generate(part, depth)
+                if isinstance(value, dict):
+                    merged.update(value)
+            return merged
+        for key in ("oneOf", "anyOf"):
+            branches = [b for b in schema.get(key, ()) if b.get("type") != "null"]
+            if branches:
+                return self.generate(branches[0], depth)
+        return self._by_type(schema, _type_of(schema), depth)
+
+    def _by_type(self, schema: dict, kind: str | None, depth: int) -> Any:
+        if kind == "object" or (kind is None and "properties" in schema):
+            return self._object(schema, depth)
+        if kind == "array":
+            count = max(schema.get("minItems", 0), 1 if depth < MAX_DEPTH else 0)
+            return [self.generate(schema.get("items", {}), depth + 1) for _ in range(count)]
+        if kind == "string":
+            return _string(schema)
+        if kind in ("integer", "number"):
+            return _number(schema, kind)
+        if kind == "boolean":
+            return True
+        return None
+
+    def _object(self, schema: dict, depth: int) -> dict:
+        required = set(schema.get("required") or ())
+        return {
+            prop: self.generate(sub, depth + 1)
+            for prop, sub in (schema.get("properties") or {}).items()
+            if prop in required or depth < MAX_DEPTH
+        }
+
+
+def _type_of(schema: dict) -> str | None:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return next((t for t in kind if t != "null"), None)
+    return kind
+
+
+def _string(schema: dict) -> str:
+    text = _FORMAT_SAMPLES.get(schema.get("format", ""), "string")
+    pattern = schema.get("pattern")
+    if pattern:
+        text = sample_matching(pattern) or text
+    low, high = schema.get("minLength", 0), schema.get("maxLength")
+    if len(text) < low:
+        text += (text[-1:] or "x") * (low - len(text))
+    if high is not None and len(text) > high:
+        text = text[:high]
+    return text
+
+
+def _number(schema: dict, kind: str) -> int | float:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    step = schema.get("multipleOf") or 1
+    value: float = 1 if low is None else low
+    if high is not None and value > high:
+        value = high
+    if schema.get("exclusiveMinimum") is True and low is not None and value <= low:
+        value = low + step
+    if schema.get("exclusiveMaximum") is True and high is not None and value >= high:
+        value = high - step
+    if step and value % step:
+        value = (value // step + 1) * step
+    return int(value) if kind == "integer" else float(value)
+
+
+def sample_matching(pattern: str) -> str | None:
+    """A short string that ``re.search(pattern, ...)`` accepts, or None."""
+    try:
+        text = _from_tokens(_sre_parse.parse(pattern))
+    except (re.error, ValueError, TypeError, RecursionError):
+        return None
+    return text if re.search(pattern, text) else None
+
+
+def _from_tokens(tokens: Any) -> str:
+    out = []
+    for op, arg in tokens:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(arg))
+        elif name == "NOT_LITERAL":
+            out.append("a" if chr(arg) != "a" else "b")
+        elif name == "ANY":
+            out.append("a")
+        elif name == "IN":
+            out.append(_from_class(arg))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, sub = arg
+            out.append(_from_tokens(sub) * low)
+        elif name == "SUBPATTERN":
+            out.append(_from_tokens(arg[-1]))
+        elif name == "BRANCH":
+            out.append(_from_tokens(arg[1][0]))
+        elif name == "ATOMIC_GROUP":
+            out.append(_from_tokens(arg))
+        # AT (anchors), ASSERT and the like add no characters
+    return "".join(out)
+
+
+def _from_class(items: Any) -> str:
+    negate = any(str(op) == "NEGATE" for op, _ in items)
+    if negate:
+        excluded = {chr(a) for op, a in items if str(op) == "LITERAL"}
+        return next(c for c in "aZ0_-" if c not in excluded)
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "RANGE":
+            return chr(arg[0])
+        if name == "CATEGORY":
+            return {"CATEGORY_DIGIT": "0", "CATEGORY_SPACE": " ", "CATEGORY_WORD": "a"}.get(str(arg), "a")
+    return "a"
+
+
+def mock_handler(api: "API", op: Operation) -> Callable[..., Any]:
+    """A handler answering ``op`` with its success response's example."""
+    status = op.success_status
+    response = op.response_for(status)
+    if response is None or response.schema is None:
+        value = None
+    elif response.examples.get("application/json") is not None:
+        value = response.examples["application/json"]
+    else:
+        value = ExampleGenerator(api.spec.definitions).generate(response.schema)
+        if not api.validators.get(response.schema).is_valid(value):
+            log.warning("API '%s' %s: the generated mock response does not match its schema", api.name, op.label)
+
+    def mock(*_args: Any, **_kwargs: Any) -> Any:
+        return value, status
+
+    mock.__name__ = f"mock_{op.operation_id or op.method.lower()}"
+    return mock

@@ -1,0 +1,39 @@
+"""The docs page as a person sees it: Swagger UI rendered by headless Chromium."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from flask import Flask
+
+from klue.swagger import ApiPool
+from tests.live import live
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = pytest.mark.browser
+
+
+def rendered_dom(url: str, profile: str) -> str:
+    assert CHROMIUM, "Chromium is not installed: .ci/run installs Debian's chromium package"
+    out = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+         f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom", url],
+        capture_output=True, text=True, timeout=90)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def test_docs_page_lists_the_operations(tmp_path):
+    api = ApiPool.add("petstore", yaml_path=os.path.join(ROOT, "specs", "petstore.yaml"))
+    app = Flask("docs")
+    api.spawn_api(app)
+    with live(app) as server:
+        dom = rendered_dom(f"{server.url}/v1/docs", str(tmp_path / "profile"))
+    operations = re.findall(r'href="#/default/(\w+)"', dom)
+    assert operations == ["listPets", "createPet", "getPet", "deletePet"]
+    assert set(re.findall(r'data-path="([^"]+)"', dom)) == {"/pets", "/pets/{pet_id}"}
+    assert "Petstore" in dom and "List pets, optionally filtered." in dom

@@ -1,0 +1,216 @@
+"""The klue command: validate, routes, serve; and make_app under gunicorn."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from klue.cli import main
+from tests.conftest import spec_path
+from tests.live import free_port
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BROKEN = """
+swagger: "2.0"
+info: {title: broken, version: "1"}
+paths:
+  /a/{id}:
+    get:
+      parameters: [{in: query, name: q, type: integr}]
+      responses: {200: {description: ok}}
+"""
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+# -- validate --------------------------------------------------------------------------
+
+def test_validate_good_specs():
+    code, out = run("validate", spec_path("petstore.yaml"), os.path.join(ROOT, "specs", "gateway.yaml"))
+    assert code == 0
+    assert "petstore.yaml: ok, Swagger 2.0, 7 operations, 4 models" in out
+    assert "gateway.yaml: ok" in out
+
+
+def test_validate_lists_every_problem_with_file_and_pointer(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(BROKEN)
+    code, out = run("validate", str(bad), spec_path("petstore.yaml"))
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert f"{bad}: GET /a/{{id}}: at /paths/~1a~1{{id}}/get/parameters/0/type: parameter 'q' needs a type" in lines[0]
+    assert any("{id} has no 'in: path' parameter" in line for line in lines)
+    assert lines[-1].endswith("petstore.yaml: ok, Swagger 2.0, 7 operations, 4 models")
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "cannot read spec file"),
+    ("swagger: '2.0'\ninfo: [\n", "invalid YAML/JSON (line"),
+])
+def test_validate_unreadable_specs(tmp_path, content, message):
+    path = tmp_path / "s.yaml"
+    if content is not None:
+        path.write_text(content)
+    code, out = run("validate", str(path))
+    assert code == 1 and message in out and "Traceback" not in out
+
+
+def test_validate_reports_bad_x_persist(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text('swagger: "2.0"\ninfo: {title: p, version: "1"}\npaths: {}\n'
+                    "definitions:\n  A: {type: object, x-persist: nowhere_xyz.Store}\n")
+    code, out = run("validate", str(path))
+    assert code == 1 and "x-persist of definition 'A'" in out and "nowhere_xyz" in out
+
+
+# -- routes ------------------------------------------------------------------------------
+
+def test_routes_table():
+    code, out = run("routes", spec_path("behaviours.yaml"))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["METHOD", "PATH", "SERVER", "CLIENT"]
+    assert lines[1].split() == ["GET", "/api/thing", "tests.handlers.behaviours.respond", "getThing"]
+    assert ["GET", "/api/skipped", "skipped", "(x-no-bind-server)", "-"] in [line.split() for line in lines]
+
+
+def test_routes_of_a_broken_spec(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(BROKEN)
+    code, out = run("routes", str(bad))
+    assert code == 1 and "klue: " in out and "Traceback" not in out
+
+
+def test_unknown_option_and_missing_argument():
+    code, out = run("serve", "--bogus")
+    assert code == 2 and "No such option" in out
+    code, out = run("validate")
+    assert code == 2 and "Missing argument" in out
+
+
+# -- serve, as a user runs it -------------------------------------------------------------
+
+def klue_serve(*args, env=None, cwd=ROOT):
+    return subprocess.Popen([sys.executable, "-m", "klue.cli", "serve", *args], cwd=cwd,
+                            env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_up(url, proc, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.communicate()}")
+        try:
+            return requests.get(url, timeout=2)
+        except (requests.ConnectionError, requests.Timeout):  # gunicorn accepts before its workers are up
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError("the server did not stop on Ctrl-C")
+    return proc.returncode, err
+
+
+def test_serve_a_project_folder_with_health_routes_and_docs(tmp_path):
+    (tmp_path / "handlers.py").write_text("def hello(name):\n    return {'text': 'hi ' + name}\n")
+    (tmp_path / "api.yaml").write_text(
+        'swagger: "2.0"\ninfo: {title: t, version: "2.5"}\nbasePath: /t\npaths:\n  /hello/{name}:\n    get:\n'
+        "      x-bind-server: handlers.hello\n      parameters: [{in: path, name: name, type: string, required: true}]\n"
+        "      responses: {200: {description: ok, schema: {type: object}}}\n")
+    port = free_port()
+    proc = klue_serve("api.yaml", "--port", str(port), cwd=tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_until_up(f"{base}/ping", proc).json() == {}
+        assert requests.get(f"{base}/version", timeout=5).json() == {"api": "2.5"}
+        assert requests.get(f"{base}/t/hello/bob", timeout=5).json() == {"text": "hi bob"}
+        assert requests.get(f"{base}/t/swagger.json", timeout=5).json()["info"]["version"] == "2.5"
+        assert "swagger-ui-bundle.js" in requests.get(f"{base}/t/docs", timeout=5).text
+    finally:
+        code, err = stop(proc)
+    assert code == 0 and "klue: stopped" in err and "Traceback" not in err
+    assert "api GET /t/hello/bob -> 200" in err  # the access log
+
+
+def test_serve_reports_a_port_in_use():
+    port = free_port()
+    with __import__("socket").socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        proc = klue_serve(spec_path("behaviours.yaml"), "--port", str(port))
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert err.strip().splitlines()[-1] == f"klue: cannot listen on 127.0.0.1:{port}: in use"
+
+
+@pytest.mark.parametrize("spec_text, message", [
+    (None, "cannot read spec file"),
+    ('swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths:\n  /a:\n    get:\n      x-bind-server: nowhere_xyz.f\n'
+     "      responses: {200: {description: ok}}\n", "cannot import module 'nowhere_xyz'"),
+])
+def test_serve_reports_bad_specs_in_one_line(tmp_path, spec_text, message):
+    path = tmp_path / "s.yaml"
+    if spec_text:
+        path.write_text(spec_text)
+    proc = klue_serve(str(path), "--port", str(free_port()))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and message in err and "Traceback" not in err
+
+
+def test_serve_with_mock_answers_unbound_operations(tmp_path):
+    (tmp_path / "api.yaml").write_text(
+        'swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths:\n  /n:\n    get:\n'
+        "      responses: {200: {description: ok, schema: {type: integer, minimum: 5}}}\n")
+    port = free_port()
+    proc = klue_serve("api.yaml", "--port", str(port), "--mock", "missing", cwd=tmp_path)
+    try:
+        assert wait_until_up(f"http://127.0.0.1:{port}/n", proc).json() == 5
+    finally:
+        stop(proc)
+
+
+# -- the app factory under a real gunicorn ------------------------------------------------------
+
+def test_make_app_under_gunicorn(tmp_path):
+    port = free_port()
+    spec = os.path.join(ROOT, "specs", "petstore.yaml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5",
+         f"klue:make_app({spec!r})"],
+        cwd=ROOT, env={**os.environ, "PETSTORE_DB": str(tmp_path / "pets.sqlite3")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_until_up(f"{base}/ping", proc).status_code == 200
+        r = requests.post(f"{base}/v1/pets", json={"name": "Rex", "kind": "dog"}, timeout=5)
+        assert r.status_code == 201 and r.json()["name"] == "Rex"
+        assert requests.get(f"{base}/v1/pets?kind=dog", timeout=5).json()[0]["name"] == "Rex"
+        assert requests.get(f"{base}/v1/pets?kind=cow", timeout=5).status_code == 400
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+
+
+def test_serve_with_workers_runs_gunicorn(tmp_path):
+    port = free_port()
+    proc = klue_serve(os.path.join(ROOT, "specs", "petstore.yaml"), "--port", str(port), "--workers", "2",
+                      env={"PETSTORE_DB": str(tmp_path / "pets.sqlite3")})
+    try:
+        assert wait_until_up(f"http://127.0.0.1:{port}/v1/pets", proc).json() == []
+    finally:
+        code, err = stop(proc)
+    assert "gunicorn, 2 workers" in err and "Booting worker" in err
