@@ -16,7 +16,7 @@ from flask import Flask, Response
 from .client.namespace import python_name
 from .exceptions import KlueException
 from .pool import ApiPool
-from .server.response import dump_json
+from .wire import dump_json
 
 
 def api_name_for(spec_path: str) -> str:

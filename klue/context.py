@@ -45,6 +45,18 @@ def get_call_id() -> str | None:
     return g.get("call_id") if has_app_context() else None
 
 
+def call_id_for_outgoing() -> str:
+    """The call ID a client call should carry: the current request's, or a new
+    one. Inside a request of a plain Flask app (no klue route), the new ID is
+    kept in ``g`` so every call made for that request shares it."""
+    if not has_app_context():
+        return new_call_id()
+    call_id = g.get("call_id")
+    if call_id is None:
+        call_id = g.call_id = new_call_id()
+    return call_id
+
+
 def get_call_path() -> str | None:
     """The '.'-separated API names from the public API to this one, or None."""
     return g.get("call_path") if has_app_context() else None

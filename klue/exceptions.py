@@ -23,6 +23,18 @@ class KlueException(Exception):
         if status_code is not None:
             self.status_code = status_code
 
+    def __reduce__(self) -> tuple:
+        # Keyword-only arguments defeat Exception's default pickling (and
+        # copy.copy); rebuild from the attributes instead, for every subclass.
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(cls: type, args: tuple, state: dict) -> "KlueException":
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 #: The seed's README spells it this way; kept so its snippets run unchanged.
 KlueExeption = KlueException
@@ -172,7 +184,12 @@ class ClientError(KlueException):
 
 
 class RemoteError(ClientError):
-    """The called service answered with a non-2xx status; ``body`` is its decoded error body."""
+    """The called service answered with a non-2xx status; ``body`` is its decoded error body.
+
+    ``status_code`` is the called service's status. When a ``ClientError``
+    escapes a handler, the server does not pass that status on: its own
+    client did nothing wrong, so it answers 502 (504 for a timeout), and the
+    called URL stays in the server log."""
 
     code = "REMOTE_ERROR"
 

@@ -85,7 +85,7 @@ def test_bad_parameter_values_raise(petstore):
         petstore.client.getPet()
     with pytest.raises(ValidationError, match="no positional argument"):
         petstore.client.getPet(3, pet_id=3)
-    with pytest.raises(ValidationError, match="cannot contain CR or LF"):
+    with pytest.raises(ValidationError, match="cannot contain CR, LF or NUL"):
         petstore.client.list_pets(**{"X-Request-Tag": "a\r\nX: y"})
 
 
@@ -214,13 +214,13 @@ def test_retry_after_is_honoured(faults):
     assert time.monotonic() - started >= 0.6
 
 
-def test_retry_after_is_capped():
+def test_retry_after_beyond_the_cap_is_not_retried():
     policy = RetryPolicy(max_retry_after=0.5)
 
     class Fake:
         headers = {"Retry-After": "3600"}
 
-    assert policy.wait(1, Fake()) == 0.5
+    assert policy.wait(1, Fake()) is None
 
 
 def test_nothing_listening_fails_clearly_after_retries():

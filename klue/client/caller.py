@@ -15,11 +15,12 @@ from urllib.parse import quote
 
 import requests
 
-from ..context import CALLER_ID_HEADER, CALLER_PATH_HEADER, get_call_id, get_call_path, new_call_id
+from ..context import CALLER_ID_HEADER, CALLER_PATH_HEADER, call_id_for_outgoing, get_call_path
 from ..exceptions import ClientError, FieldError, InvalidResponseError, RemoteError, ValidationError
 from ..importing import import_object
 from ..spec.interface import BODY, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
-from .transport import DEFAULT_TIMEOUT, IDEMPOTENT_METHODS
+from ..wire import loads_json
+from .transport import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from .namespace import ApiClient
@@ -49,17 +50,43 @@ class _ParameterEncoder:
         self.separator = _SEPARATORS.get(param.collection_format)
 
     def __call__(self, value: Any) -> Any:
-        if self.param.is_file:
+        param = self.param
+        if param.is_file:
             return value
         data = self.encode(value)
-        self.validate(data, self.param.location, self.param.name)
+        self.validate(data, param.location, param.name)
         if isinstance(data, list):
             texts = [_text(v) for v in data]
-            return texts if self.separator is None else self.separator.join(texts)
-        text = _text(data)
-        if self.param.location == HEADER and ("\r" in text or "\n" in text):
-            raise ValidationError.for_field(HEADER, self.param.name, "a header value cannot contain CR or LF")
-        return text
+            if self.separator is not None:
+                if any(self.separator in t for t in texts):
+                    raise ValidationError.for_field(param.location, param.name, f"an item contains the separator "
+                                                    f"{self.separator!r} of collectionFormat {param.collection_format}")
+                texts = self.separator.join(texts)  # type: ignore[assignment]
+        else:
+            texts = _text(data)  # type: ignore[assignment]
+        if param.location == PATH and texts in ("", ".", ".."):
+            raise ValidationError.for_field(PATH, param.name, f"{texts!r} would change the URL's path")
+        if param.location == HEADER:
+            check_header_value(param.name, texts if isinstance(texts, str) else ",".join(texts))
+        return texts
+
+
+def check_header_value(name: str, text: Any) -> None:
+    """Refuse what HTTP cannot carry in a header, before anything is sent."""
+    problem = None
+    if not isinstance(text, str):
+        problem = f"a header value must be a string, not {type(text).__name__}"
+    elif any(c in text for c in "\r\n\0"):
+        problem = "a header value cannot contain CR, LF or NUL"
+    elif text[:1].isspace():
+        problem = "a header value cannot start with white space"
+    else:
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            problem = "a header value must be latin-1 text (encode other text first)"
+    if problem:
+        raise ValidationError.for_field(HEADER, name, problem)
 
 
 @dataclass
@@ -78,6 +105,8 @@ class PreparedRequest:
     form: dict[str, Any] = field(default_factory=dict)
     files: dict[str, Any] = field(default_factory=dict)
     body: bytes | None = None
+    #: (file object, position when the call was built): rewound before each attempt.
+    rewind: list[tuple[Any, int]] = field(default_factory=list)
 
 
 class OperationCaller:
@@ -100,6 +129,8 @@ class OperationCaller:
         }
         self.send_decorator = (import_object(op.bindings.decorate_request, what=f"x-decorate-request of {op.label}")
                                if op.bindings.decorate_request else None)
+        self.accept = ", ".join(op.produces) or "application/json"
+        self.multipart_only = "multipart/form-data" in op.consumes and "application/x-www-form-urlencoded" not in op.consumes
 
     # -- building a call -------------------------------------------------------------
 
@@ -142,10 +173,12 @@ class OperationCaller:
         data = self.encode_body(args[0])
         try:
             self.validate_body(data, BODY, "")
+            return json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
         except ValidationError as e:
             errors.extend(e.errors)
-            return None
-        return json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as e:  # NaN, infinity, objects JSON has no form for
+            errors.append(FieldError(BODY, "", f"the body cannot be sent as JSON: {e}"))
+        return None
 
     @staticmethod
     def _place(prepared: PreparedRequest, encoder: _ParameterEncoder, value: Any) -> None:
@@ -159,6 +192,9 @@ class OperationCaller:
             prepared.headers[param.name] = encoded
         elif param.location == FORM:
             (prepared.files if param.is_file else prepared.form)[param.name] = encoded
+            stream = _file_object(encoded) if param.is_file else None
+            if stream is not None:
+                prepared.rewind.append((stream, stream.tell()))
         else:  # cookie
             prepared.headers["Cookie"] = "; ".join(filter(None, [prepared.headers.get("Cookie"), f"{param.name}={encoded}"]))
 
@@ -183,12 +219,16 @@ class OperationCaller:
 
     @staticmethod
     def _success(response: requests.Response, decoder: _ResponseDecoder | None, where: dict) -> Any:
-        if decoder is None or decoder.validate is None:
-            return _parse_body(response) if response.content else None
+        if where["method"] == "HEAD" or response.status_code in (204, 205):
+            return None  # no body, whatever the headers say
+        if not response.content and (decoder is None or decoder.validate is None):
+            return None
         try:
-            data = json.loads(response.content)
+            data = loads_json(response.content)
         except (ValueError, RecursionError) as e:
             raise InvalidResponseError(f"{where['method']} {where['url']}: response is not valid JSON: {e}", **where) from None
+        if decoder is None or decoder.validate is None:
+            return data
         try:
             decoder.validate(data, "response")
         except ValidationError as e:
@@ -200,7 +240,7 @@ def _parse_body(response: requests.Response) -> Any:
     if not response.content:
         return None
     try:
-        return json.loads(response.content)
+        return loads_json(response.content)
     except (ValueError, RecursionError):
         return response.text
 
@@ -211,7 +251,7 @@ class Call:
     def __init__(self, caller: OperationCaller, request: PreparedRequest, options: dict[str, Any]) -> None:
         self.caller = caller
         self.request = request
-        self.options = options
+        self.options = check_options(options)
 
     def __repr__(self) -> str:
         return f"<Call {self.caller.op.label} of API '{self.caller.client._api.name}'>"
@@ -223,10 +263,9 @@ class Call:
         ``ClientError``s handed to the API's ``error_callback``, whose return
         value becomes the result; without a callback they are raised.
         """
-        unknown = set(options) - set(CALL_OPTIONS)
-        if unknown:
-            raise TypeError(f"unknown call option(s): {', '.join(sorted(unknown))} (options: {', '.join(CALL_OPTIONS)})")
-        settings = {**self.options, **options}
+        settings = {**self.options, **check_options(options)}
+        if "request_headers" in self.options and "request_headers" in options:
+            settings["request_headers"] = {**self.options["request_headers"], **options["request_headers"]}
         try:
             return self._send(settings)
         except ClientError as e:
@@ -236,55 +275,99 @@ class Call:
             return callback(e)
 
     def _send(self, settings: dict[str, Any]) -> Any:
-        client, op, request = self.caller.client, self.caller.op, self.request
+        client, caller, request = self.caller.client, self.caller, self.request
+        op = caller.op
         url = client._base_url() + request.path
-        headers = {"Accept": "application/json", **_trace_headers(), **request.headers}
-        kwargs: dict[str, Any] = {"params": request.query or None, "headers": headers}
+        headers = {"Accept": caller.accept, **_trace_headers(), **request.headers}
+        kwargs: dict[str, Any] = {"params": request.query or None, "headers": headers, "allow_redirects": False}
         if request.body is not None:
             headers["Content-Type"] = op.body.media_types[0] if op.body else "application/json"
             kwargs["data"] = request.body
         elif request.form or request.files:
-            kwargs["data"] = request.form
-            kwargs["files"] = request.files or None
+            if request.files or caller.multipart_only:
+                # Form fields as parts without a file name: requests then sends multipart.
+                kwargs["files"] = [*_parts(request.form), *_parts(request.files)]
+            else:
+                kwargs["data"] = request.form
         headers.update(settings.get("request_headers") or {})
-        api = client._api
-        default_timeout = api.timeout if api.timeout is not None else DEFAULT_TIMEOUT
-        timeout = (settings.get("connect_timeout") or default_timeout, settings.get("read_timeout") or default_timeout)
+        timeout = (_setting(settings, "connect_timeout", client), _setting(settings, "read_timeout", client))
         send = client._transport.session.request
-        if self.caller.send_decorator is not None:
-            send = self.caller.send_decorator(send)
-        attempts = _Counter(send)
-        max_attempts = settings.get("max_attempts") or client._retry.max_attempts
+        if caller.send_decorator is not None:
+            send = caller.send_decorator(send)
+        attempts = _Attempts(send, request.rewind)
         response = client._transport.send(
-            op.method, url, policy=client._retry, max_attempts=max_attempts,
+            op.method, url, policy=client._retry, max_attempts=settings.get("max_attempts") or client._retry.max_attempts,
             force_retry=bool(settings.get("force_retry")), timeout=timeout, send=attempts, **kwargs,
         )
         with response:
-            return self.caller.result(response, op.method, url, attempts.count)
+            return caller.result(response, op.method, url, attempts.count)
 
 
-class _Counter:
-    """Wraps a send function to count attempts."""
+def check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Refuse unknown or nonsensical call options, before anything is sent."""
+    unknown = set(options) - set(CALL_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown call option(s): {', '.join(sorted(unknown))} (options: {', '.join(CALL_OPTIONS)})")
+    attempts = options.get("max_attempts")
+    if attempts is not None and (not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1):
+        raise ValueError(f"max_attempts must be a whole number of at least 1, not {attempts!r}")
+    for name in ("connect_timeout", "read_timeout"):
+        value = options.get(name)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0):
+            raise ValueError(f"{name} must be a number of seconds above 0, not {value!r}")
+    headers = options.get("request_headers")
+    if headers is not None:
+        if not isinstance(headers, dict):
+            raise ValueError(f"request_headers must be a dict, not {type(headers).__name__}")
+        for name, value in headers.items():
+            check_header_value(str(name), value)
+    return options
 
-    def __init__(self, send: Callable[..., requests.Response]) -> None:
+
+def _setting(settings: dict[str, Any], name: str, client: "ApiClient") -> float:
+    value = settings.get(name)
+    if value is not None:
+        return value
+    return client._api.timeout if client._api.timeout is not None else DEFAULT_TIMEOUT
+
+
+def _parts(fields: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Form fields or files as requests' multipart parts; lists become repeated parts."""
+    parts = []
+    for name, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            parts.append((name, item if not isinstance(item, str) else (None, item)))
+    return parts
+
+
+class _Attempts:
+    """Wraps a send function: counts attempts, and rewinds files before each one,
+    so a retried or repeated upload sends the whole file again."""
+
+    def __init__(self, send: Callable[..., requests.Response], rewind: list[tuple[Any, int]]) -> None:
         self.send = send
         self.count = 0
+        self.rewind = rewind
 
     def __call__(self, *args: Any, **kwargs: Any) -> requests.Response:
         self.count += 1
+        for stream, position in self.rewind:
+            stream.seek(position)
         return self.send(*args, **kwargs)
+
+
+def _file_object(value: Any) -> Any:
+    stream = value[1] if isinstance(value, tuple) and len(value) > 1 else value
+    return stream if hasattr(stream, "seek") and hasattr(stream, "tell") and stream.seekable() else None
 
 
 def _trace_headers() -> dict[str, str]:
     """Call ID and path of the request being served, or a new call ID outside one."""
-    call_id = get_call_id()
-    if call_id is None:
-        return {CALLER_ID_HEADER: new_call_id()}
-    headers = {CALLER_ID_HEADER: call_id}
+    headers = {CALLER_ID_HEADER: call_id_for_outgoing()}
     call_path = get_call_path()
     if call_path:
         headers[CALLER_PATH_HEADER] = call_path
     return headers
 
 
-__all__ = ["Call", "OperationCaller", "CALL_OPTIONS", "IDEMPOTENT_METHODS"]
+__all__ = ["Call", "OperationCaller", "CALL_OPTIONS"]

@@ -125,9 +125,14 @@ def base_url(api: "API", *, local: bool = False) -> str:
     if not proto:
         schemes = spec.schemes
         proto = "https" if "https" in schemes or not schemes else schemes[0]
-        if not schemes and (local or host.split(":")[0] in ("localhost", "127.0.0.1")):
+        if not schemes and (local or _is_loopback(host)):
             proto = "http"
     return f"{proto}://{host}{spec.base_path}"
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if _has_port(host) else host
+    return name in ("localhost", "127.0.0.1", "[::1]")
 
 
 def _has_port(host: str) -> bool:

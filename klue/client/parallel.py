@@ -9,6 +9,7 @@ worker), and needs the ``gevent`` extra. klue never patches anything itself.
 from __future__ import annotations
 
 import contextvars
+import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
@@ -16,6 +17,7 @@ from typing import Any, Callable, Sequence
 from .caller import Call
 
 DEFAULT_MAX_WORKERS = 32
+log = logging.getLogger("klue.client")
 
 
 def _process_is_gevent_patched() -> bool:
@@ -49,6 +51,8 @@ def async_call(*calls: Call, max_workers: int | None = None, return_exceptions: 
     backend = backend or ("gevent" if _process_is_gevent_patched() else "threads")
     runners = [_runner(c) for c in calls]
     if backend == "gevent":
+        if not _process_is_gevent_patched():
+            log.warning("async_call(backend='gevent') in a process gevent has not patched: the calls run one by one")
         outcomes = _run_greenlets(runners, max_workers)
     elif backend == "threads":
         outcomes = _run_threads(runners, max_workers)

@@ -4,15 +4,19 @@ What is retried, and why:
 
 * the connection could not be opened (refused, DNS, connect timeout): nothing
   reached the server, so every method is retried;
-* a read timeout, a connection dropped mid-way, or a 502/503/504 answer: the
-  server may have acted, so only idempotent methods are retried, unless the
-  caller says ``force_retry=True``.
+* a read timeout, a connection dropped mid-way, or a 429/502/503/504 answer:
+  the server may have acted, so only idempotent methods are retried, unless
+  the caller says ``force_retry=True``;
+* nothing else: a bad URL or header cannot get better by trying again.
 
-Waits between attempts grow exponentially with full jitter; a 503's
-``Retry-After`` is honoured up to ``RetryPolicy.max_retry_after``.
+Waits between attempts grow exponentially with full jitter. ``Retry-After``
+is honoured; when it asks for more than ``RetryPolicy.max_retry_after``, the
+answer is returned at once rather than retried early. Redirects are not
+followed: a 3xx is the answer.
 """
 from __future__ import annotations
 
+import http.cookiejar
 import random
 import time
 from dataclasses import dataclass
@@ -24,13 +28,16 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from ..exceptions import CallConnectionError, CallTimeout
+from ..exceptions import CallConnectionError, CallTimeout, ClientError
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
-RETRYABLE_STATUSES = frozenset({502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_TIMEOUT = 10.0
 
 Send = Callable[..., requests.Response]
+#: What the network can do to a request (ChunkedEncodingError: the connection
+#: broke in the middle of the response).
+_NETWORK_FAILURES = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 @dataclass(frozen=True)
@@ -42,11 +49,12 @@ class RetryPolicy:
     max_backoff: float = 2.0
     max_retry_after: float = 10.0
 
-    def wait(self, attempt: int, response: requests.Response | None = None) -> float:
-        """Seconds to wait before attempt ``attempt + 1``."""
+    def wait(self, attempt: int, response: requests.Response | None = None) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``; None when the server
+        asked (``Retry-After``) for a longer wait than ``max_retry_after``."""
         retry_after = _retry_after(response) if response is not None else None
         if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
+            return retry_after if retry_after <= self.max_retry_after else None
         return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
 
 
@@ -81,7 +89,9 @@ class Transport:
     def __init__(self, api_name: str, pool_size: int = 32, local_app: Any = None) -> None:
         self.api_name = api_name
         self.session = requests.Session()
-        self.session.trust_env = False  # no proxy or netrc surprises between services
+        # One session serves every caller of the API: a cookie one user's call
+        # received must never travel with another's.
+        self.session.cookies.set_policy(_NoCookies())
         adapter: BaseAdapter = WSGIAdapter(local_app) if local_app is not None else HTTPAdapter(
             pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
@@ -98,16 +108,20 @@ class Transport:
             last = attempt >= max_attempts
             try:
                 response = send(method, url, timeout=timeout, **kwargs)
-            except requests.RequestException as e:
+            except _NETWORK_FAILURES as e:
                 retry = not last and (may_retry_sent or _never_reached_server(e))
                 if not retry:
                     raise self._failure(e, method, url, attempt) from e
-                time.sleep(policy.wait(attempt))
+                time.sleep(policy.wait(attempt) or 0)
                 continue
+            except requests.RequestException as e:  # a bad URL or header: retrying cannot help
+                raise ClientError(f"{method} {url}: cannot be sent: {e}", method=method, url=url, attempts=attempt) from e
             if response.status_code in RETRYABLE_STATUSES and may_retry_sent and not last:
-                response.close()
-                time.sleep(policy.wait(attempt, response))
-                continue
+                wait = policy.wait(attempt, response)
+                if wait is not None:
+                    response.close()
+                    time.sleep(wait)
+                    continue
             return response
 
     def _failure(self, error: requests.RequestException, method: str, url: str, attempts: int) -> Exception:
@@ -120,6 +134,13 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Accept no cookie into the shared session's jar."""
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
 
 
 def _reason(error: requests.RequestException) -> str:

@@ -7,7 +7,6 @@ Per request it only reads, converts and validates; every problem becomes a
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -17,6 +16,7 @@ from ..exceptions import FieldError, UnsupportedMediaType, ValidationError
 from ..spec.interface import (
     BODY, COOKIE, FORM, FORM_MEDIA_TYPES, HEADER, MISSING, PATH, QUERY, Operation, Parameter,
 )
+from ..wire import is_json_media_type, loads_json
 
 if TYPE_CHECKING:
     from flask import Request
@@ -159,38 +159,6 @@ def _path(_request: "Request", name: str, path_args: dict) -> list[str]:
 
 
 _SOURCES = {QUERY: _query, HEADER: _header, COOKIE: _cookie, FORM: _form, PATH: _path}
-
-
-def is_json_media_type(mimetype: str) -> bool:
-    return mimetype == "application/json" or mimetype.endswith("+json")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def parse_json_float(text: str) -> int | float:
-    """JSON has one number type: ``2.0`` and ``1e2`` are the integers 2 and 100
-    (as JSON Schema draft 6+ says), and a number too large for a float is an error."""
-    value = float(text)
-    if value in (_INFINITY, -_INFINITY):
-        raise ValueError(f"number {text[:20]}{'...' if len(text) > 20 else ''} is too large")
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
-
-
-def parse_json_int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:  # over sys.get_int_max_str_digits()
-        raise ValueError(f"integer of {len(text)} digits is too large") from None
-
-
-_INFINITY = float("inf")
-
-
-def loads_json(data: bytes | str) -> Any:
-    """Strict JSON for requests and responses: no NaN/Infinity, finite numbers."""
-    return json.loads(data, parse_constant=_reject_constant, parse_float=parse_json_float, parse_int=parse_json_int)
 
 
 class RequestParser:

@@ -8,7 +8,6 @@ a traceback, into a 5xx body: those go to the server log.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from http import HTTPStatus
@@ -20,20 +19,16 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..exceptions import (
-    InternalServerError, KlueException, MethodNotAllowed, NotFound, PayloadTooLarge, ResponseValidationError,
+    CallTimeout, ClientError, InternalServerError, KlueException, MethodNotAllowed, NotFound, PayloadTooLarge, ResponseValidationError,
     UnsupportedMediaType, ValidationError, error_details,
 )
 from ..spec.interface import Operation, by_status
-from .request import is_json_media_type
+from ..wire import dump_json, is_json_media_type
 
 if TYPE_CHECKING:
     from ..api import API
 
 log = logging.getLogger("klue.server")
-
-
-def dump_json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 def pick_mimetype(produces: tuple[str, ...]) -> str:
@@ -130,6 +125,12 @@ _BY_STATUS: dict[int, type[KlueException]] = {
 
 def as_klue_exception(exc: BaseException) -> KlueException:
     """Any exception -> the KlueException whose status and text a client may see."""
+    if isinstance(exc, ClientError):  # a service this one called failed: not the client's doing
+        status = 504 if isinstance(exc, CallTimeout) else 502
+        error = KlueException("a service this one depends on failed", status_code=status)
+        error.code = "UPSTREAM_TIMEOUT" if status == 504 else "UPSTREAM_ERROR"
+        error.__cause__ = exc
+        return error
     if isinstance(exc, KlueException):
         return exc
     if isinstance(exc, HTTPException) and exc.code:  # flask.abort(...), werkzeug's own 413...
@@ -159,13 +160,13 @@ class ErrorRenderer:
         status = error.status_code if 400 <= error.status_code <= 599 else 500
         where = op.label if op else "-"
         if status >= 500:
-            log.error("%s %s: %s failed (call %s): %s", self.api.name, where, _phrase(status), call_id, exc,
+            log.error("%s %s: %s (call %s): %s", self.api.name, where, _phrase(status), call_id, exc,
                       exc_info=(type(exc), exc, exc.__traceback__))
         else:
             log.info("%s %s: %s (call %s): %s", self.api.name, where, status, call_id, error)
         # The callback may put str(e) in the body: for a 5xx it gets a clean
         # InternalServerError, the real one as its __cause__.
-        public = error if status < 500 or type(error) is InternalServerError else _internal_error(error, status)
+        public = error if status < 500 or error.__cause__ is exc else _internal_error(error, status)
         body = self._callback_body(public) if self.api.error_callback else None
         if body is None:
             body = self.problem(error, status, call_id)
