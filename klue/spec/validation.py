@@ -80,11 +80,16 @@ class SchemaValidator:
 
     def _explaining_validator(self) -> jsonschema.protocols.Validator:
         if self._explainer is None:
-            checker = jsonschema.FormatChecker(formats=())
-            for fmt, check in self._formats.checks().items():
-                checker.checks(fmt)(_strings_only(check))
-            self._explainer = jsonschema.Draft4Validator(self._root, format_checker=checker)
+            self._explainer = jsonschema.Draft4Validator(self._root, format_checker=format_checker(self._formats))
         return self._explainer
+
+
+def format_checker(formats: FormatRegistry) -> jsonschema.FormatChecker:
+    """jsonschema's view of ``formats``: the same checks the fast validators run (on strings)."""
+    checker = jsonschema.FormatChecker(formats=())
+    for fmt, check in formats.checks().items():
+        checker.checks(fmt)(_strings_only(check))
+    return checker
 
 
 def _strings_only(check: Any) -> Any:
@@ -153,3 +158,22 @@ def schema_problems(schema: Any) -> list[tuple[list, str]]:
     if _metaschema is None:  # compiled on first use, not at import
         _metaschema = _Metaschema()
     return _metaschema.problems(schema)
+
+
+def default_problems(default: Any, schema: dict) -> str:
+    """Why ``default`` does not match ``schema`` ('' when it does). jsonschema,
+    not a compiled validator: a default is checked once, compiling costs more."""
+    if schema_problems(schema):
+        return ""  # the schema's own problems are reported already
+    errors = list(jsonschema.Draft4Validator(schema, format_checker=_builtin_checker()).iter_errors(default))
+    return "; ".join(_message(e) for e in errors[:MAX_REPORTED_ERRORS])
+
+
+_builtin: jsonschema.FormatChecker | None = None
+
+
+def _builtin_checker() -> jsonschema.FormatChecker:
+    global _builtin
+    if _builtin is None:
+        _builtin = format_checker(FormatRegistry())
+    return _builtin

@@ -1,0 +1,202 @@
+"""What building a ``Spec`` means for every version: walking the paths,
+bindings, path templates, refs, and collecting every problem with its pointer.
+
+``swagger2.Swagger2Builder`` and ``openapi3.OpenAPI3Builder`` add how their
+version writes parameters, bodies, responses and the base URL.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..exceptions import SpecProblem
+from .interface import PATH, Bindings, Operation
+from .loader import pointer_join, resolve_pointer, unescape_pointer_token
+from .schema import DEFINITIONS_REF, Dialect, SchemaNormalizer, kind_of
+from .validation import default_problems
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+STATUS = re.compile(r"^(?:[1-5]\d\d|[1-5]XX|default)$")
+_TEMPLATE_VAR = re.compile(r"{([^{}/]+)}")
+_FORBIDDEN_IN_PATH = re.compile(r"[<>\s#?]")
+
+
+class SpecBuilder:
+    """The version-neutral half of building a ``Spec``; subclasses add ``build`` and ``operation``."""
+
+    dialect: Dialect
+
+    def __init__(self, doc: dict, source: str, problems: list[SpecProblem] | None = None) -> None:
+        self.doc = doc
+        self.source = source
+        self.problems: list[SpecProblem] = list(problems or ())
+        self.schemas = SchemaNormalizer(doc, self.problems, source, self.dialect)
+
+    def problem(self, pointer: str, reason: str, operation: str = "") -> None:
+        self.problems.append(SpecProblem(self.source, pointer, reason, operation))
+
+    def mapping(self, value: Any, pointer: str, required: bool = False) -> dict:
+        if value is None and not required:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(pointer, "is required" if value is None else f"must be a mapping, not {kind_of(value)}")
+            return {}
+        return value
+
+    def deref(self, node: Any, pointer: str) -> Any:
+        """Follow local refs on a parameter, response or path item; None if broken
+        (the loader has reported a ref that does not resolve)."""
+        seen = set()
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            ref = node["$ref"]
+            if ref in seen:
+                self.problem(pointer_join(pointer, "$ref"), f"$ref {ref!r} refers to itself")
+                return None
+            seen.add(ref)
+            try:
+                node = resolve_pointer(self.doc, ref[1:])
+            except KeyError:
+                return None
+        return node
+
+    # -- named schemas -----------------------------------------------------------------
+
+    def definitions(self, raw: Any, pointer: str) -> dict[str, dict]:
+        defs = {name: self.schemas.normalize(schema, pointer_join(pointer, name))
+                for name, schema in self.mapping(raw, pointer).items()}
+        self._check_aliases(defs, pointer)
+        return defs
+
+    def _check_aliases(self, definitions: dict[str, dict], pointer: str) -> None:
+        """``A: {$ref: B}``, ``B: {$ref: A}`` describes no value at all."""
+        for name in definitions:
+            seen, current = [name], definitions[name]
+            while set(current) == {"$ref"} and current["$ref"].startswith(DEFINITIONS_REF):
+                target = unescape_pointer_token(current["$ref"][len(DEFINITIONS_REF):])
+                if target in seen:
+                    self.problem(pointer_join(pointer, name, "$ref"),
+                                 "definitions refer to each other in a circle: " + " -> ".join(seen + [target]))
+                    break
+                seen.append(target)
+                current = definitions.get(target, {})
+
+    def persisted(self, raw: Any, pointer: str) -> dict[str, str]:
+        persisted = {}
+        for name, schema in (raw or {}).items():
+            if isinstance(schema, dict) and "x-persist" in schema:
+                target = schema["x-persist"]
+                if isinstance(target, str) and "." in target:
+                    persisted[name] = target
+                else:
+                    self.problem(pointer_join(pointer, name, "x-persist"),
+                                 f"x-persist must be a dotted path like 'pkg.module.Class', got {target!r}")
+        return persisted
+
+    # -- operations ---------------------------------------------------------------------
+
+    def operations(self) -> list[Operation]:
+        operations: list[Operation] = []
+        seen_ids: dict[str, str] = {}
+        for path, item in self.mapping(self.doc.get("paths"), "/paths", required=True).items():
+            item_pointer = pointer_join("/paths", path)
+            if not path.startswith("/"):
+                self.problem(item_pointer, f"path {path!r} must start with '/'")
+                continue
+            if _FORBIDDEN_IN_PATH.search(path):
+                self.problem(item_pointer, f"path {path!r} contains a character not allowed in a path template (<, >, #, ?, space)")
+                continue
+            item = self.deref(self.mapping(item, item_pointer), item_pointer) or {}
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                op = self._new_operation(path, method, item[method], item_pointer)
+                if op is None:
+                    continue
+                self.operation(op, item[method], item, item_pointer)
+                self._check_path_template(op)
+                self._check_unique_names(op)
+                if op.operation_id:
+                    if op.operation_id in seen_ids:
+                        self.problem(pointer_join(op.pointer, "operationId"),
+                                     f"operationId {op.operation_id!r} is also used by {seen_ids[op.operation_id]}", op.label)
+                    seen_ids[op.operation_id] = op.label
+                operations.append(op)
+        return operations
+
+    def operation(self, op: Operation, raw: dict, item: dict, item_pointer: str) -> None:
+        """Fill in ``op``'s parameters, body, media types and responses."""
+        raise NotImplementedError
+
+    def _new_operation(self, path: str, method: str, raw: Any, item_pointer: str) -> Operation | None:
+        pointer = pointer_join(item_pointer, method)
+        if not isinstance(raw, dict):
+            self.problem(pointer, f"an operation must be a mapping, not {kind_of(raw)}")
+            return None
+        op_id = raw.get("operationId")
+        op = Operation(method=method.upper(), path=path, operation_id=op_id if isinstance(op_id, str) else None,
+                       pointer=pointer, bindings=self._bindings(raw, pointer), summary=str(raw.get("summary") or ""))
+        if op_id is not None and not isinstance(op_id, str):
+            self.problem(pointer_join(pointer, "operationId"), "operationId must be a string", op.label)
+        return op
+
+    def _bindings(self, raw: dict, pointer: str) -> Bindings:
+        b = Bindings(
+            server=raw.get("x-bind-server"), client=raw.get("x-bind-client"),
+            no_server=raw.get("x-no-bind-server") is True,
+            decorate_server=raw.get("x-decorate-server"), decorate_request=raw.get("x-decorate-request"),
+        )
+        if not isinstance(raw.get("x-no-bind-server", False), bool):
+            self.problem(pointer_join(pointer, "x-no-bind-server"), "x-no-bind-server must be true or false")
+        for key, value in (("x-bind-server", b.server), ("x-bind-client", b.client),
+                           ("x-decorate-server", b.decorate_server), ("x-decorate-request", b.decorate_request)):
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                self.problem(pointer_join(pointer, key), f"{key} must be a non-empty string")
+        return b
+
+    def merged_parameters(self, op: Operation, *sources: tuple[str, Any], locations: tuple[str, ...]) -> list[tuple[dict, str]]:
+        """Path-level then operation-level parameters (the latter win), each with its pointer."""
+        merged: dict[tuple[str, str], tuple[dict, str]] = {}
+        for base, params in sources:
+            if not isinstance(params, list):
+                self.problem(base, "parameters must be a list", op.label)
+                continue
+            for i, raw in enumerate(params):
+                at = pointer_join(base, i)
+                param = self.deref(raw, at)
+                if param is None:
+                    continue
+                if not isinstance(param, dict) or not isinstance(param.get("name"), str) or param.get("in") not in locations:
+                    self.problem(at, "a parameter needs a string 'name' and 'in' one of " + ", ".join(locations), op.label)
+                    continue
+                merged[(param["name"], param["in"])] = (param, at)
+        return list(merged.values())
+
+    def check_default(self, default: Any, schema: dict, pointer: str, op: Operation) -> None:
+        reason = default_problems(default, schema)
+        if reason:
+            self.problem(pointer, f"the default {default!r} does not match the parameter's own schema: {reason}", op.label)
+
+    def _check_unique_names(self, op: Operation) -> None:
+        names: dict[str, str] = {}
+        for p in op.parameters:
+            if p.name in names:
+                self.problem(p.pointer, f"parameter {p.name!r} is declared in both {names[p.name]} and {p.location}; "
+                             "handlers receive parameters by name, so names must differ", op.label)
+            names[p.name] = p.location
+
+    def _check_path_template(self, op: Operation) -> None:
+        variables = _TEMPLATE_VAR.findall(op.path)
+        for twice in sorted({v for v in variables if variables.count(v) > 1}):
+            self.problem(op.pointer, f"path template variable {{{twice}}} appears more than once", op.label)
+        in_template = set(variables)
+        declared = {p.name for p in op.parameters if p.location == PATH}
+        for missing in sorted(in_template - declared):
+            self.problem(op.pointer, f"path template variable {{{missing}}} has no 'in: path' parameter", op.label)
+        for extra in sorted(declared - in_template):
+            self.problem(op.pointer, f"path parameter {extra!r} does not appear in the path {op.path}", op.label)
+
+    def check_status(self, status: str, where: str, op: Operation) -> bool:
+        if STATUS.match(status):
+            return True
+        self.problem(where, f"{status!r} is not a valid response status", op.label)
+        return False

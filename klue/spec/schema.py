@@ -1,0 +1,192 @@
+"""Schemas of any spec version -> JSON Schema draft 4 with ``#/definitions`` refs.
+
+Validators and converters only know draft 4. What differs between versions
+is described by a ``Dialect``: where named schemas live, how null is
+allowed (``x-nullable``, ``nullable``, or type arrays), and OpenAPI 3.1's
+JSON Schema 2020-12 keywords (``const``, numeric ``exclusiveMinimum``...).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import SpecProblem
+from .loader import pointer_join, resolve_pointer
+from .validation import schema_problems
+
+DEFINITIONS_REF = "#/definitions/"
+SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
+_INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one spec version writes schemas."""
+
+    name: str
+    schemas_ref: str  # "#/definitions/" or "#/components/schemas/"
+    nullable_key: str | None  # "x-nullable", "nullable", or None (3.1: type arrays)
+    file_type: bool = False  # Swagger 2.0's "type: file"
+    json_schema_2020: bool = False  # OpenAPI 3.1
+
+
+SWAGGER2 = Dialect("Swagger 2.0", "#/definitions/", "x-nullable", file_type=True)
+OPENAPI30 = Dialect("OpenAPI 3.0", "#/components/schemas/", "nullable")
+OPENAPI31 = Dialect("OpenAPI 3.1", "#/components/schemas/", None, json_schema_2020=True)
+
+
+class SchemaNormalizer:
+    """Normalises the schemas of one document, recording problems with their pointers."""
+
+    def __init__(self, doc: dict, problems: list[SpecProblem], source: str, dialect: Dialect) -> None:
+        self.doc = doc
+        self.problems = problems
+        self.source = source
+        self.dialect = dialect
+
+    def problem(self, pointer: str, reason: str) -> None:
+        self.problems.append(SpecProblem(self.source, pointer, reason))
+
+    def normalize(self, schema: Any, pointer: str) -> dict:
+        """The draft 4 form of ``schema``; its problems are recorded under ``pointer``."""
+        out = self._normalize(schema, pointer)
+        for path, reason in schema_problems(out):
+            self.problem(pointer_join(pointer, *path), reason)
+        return out
+
+    def local_ref(self, ref: str) -> str | None:
+        """``#/components/schemas/Pet`` -> ``#/definitions/Pet``; None if not a named schema."""
+        prefix = self.dialect.schemas_ref
+        if ref.startswith(prefix) and "/" not in ref[len(prefix):]:
+            return DEFINITIONS_REF + ref[len(prefix):]
+        return None
+
+    def _normalize(self, schema: Any, pointer: str, _seen: frozenset = frozenset()) -> dict:
+        if isinstance(schema, bool) and self.dialect.json_schema_2020:
+            return {} if schema else {"not": {}}
+        if not isinstance(schema, dict):
+            self.problem(pointer, f"a schema must be a mapping, not {kind_of(schema)}")
+            return {}
+        if "$ref" in schema:
+            ref_out = self._ref(schema, pointer, _seen)
+            rest = {k: v for k, v in schema.items() if k != "$ref" and not k.startswith("x-")
+                    and k not in ("description", "summary", "title", "nullable", "example", "examples")}
+            if rest and self.dialect.json_schema_2020:  # 3.1: keywords beside $ref apply too
+                return {"allOf": [ref_out, self._normalize(rest, pointer, _seen)]}
+            return ref_out
+        out: dict[str, Any] = {}
+        for key, value in schema.items():
+            self._keyword(out, key, value, pointer_join(pointer, key), _seen)
+        return self._finish(out, schema)
+
+    def _keyword(self, out: dict, key: str, value: Any, at: str, seen: frozenset) -> None:
+        sub = self._normalize
+        if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+            out["definitions" if key == "$defs" else key] = {n: sub(s, pointer_join(at, n), seen) for n, s in value.items()}
+        elif key == "items" and isinstance(value, list):
+            out[key] = [sub(s, pointer_join(at, i), seen) for i, s in enumerate(value)]
+        elif key == "prefixItems" and isinstance(value, list):  # 3.1 tuples are draft 4's list of items
+            out["items"] = [sub(s, pointer_join(at, i), seen) for i, s in enumerate(value)]
+        elif key in ("items", "additionalProperties", "not") and isinstance(value, (dict, bool)):
+            out[key] = sub(value, at, seen) if isinstance(value, dict) or key != "additionalProperties" else value
+        elif key in ("allOf", "anyOf", "oneOf"):
+            if isinstance(value, list):
+                out[key] = [sub(s, pointer_join(at, i), seen) for i, s in enumerate(value)]
+            else:
+                self.problem(at, "must be a list of schemas")
+        elif key == "required" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            self.problem(at, "'required' in a schema must be a list of property names")
+        elif key == "type":
+            self._type(out, value, at)
+        elif key == "discriminator" and isinstance(value, dict):
+            out[key] = self._discriminator(value)
+        elif key == "const" and self.dialect.json_schema_2020:
+            out["enum"] = [value]
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+            bound = "minimum" if key == "exclusiveMinimum" else "maximum"  # 2020-12's numeric form
+            out[bound], out[key] = value, True
+        elif key not in ("xml", "externalDocs", "$schema", "$id", "$comment"):
+            out[key] = value  # "example" stays: mock mode answers with it
+
+    def _type(self, out: dict, value: Any, at: str) -> None:
+        types = value if isinstance(value, list) else [value]
+        if not all(t in SCHEMA_TYPES or (t == "file" and self.dialect.file_type) for t in types):
+            self.problem(at, f"unknown type {value!r}")
+        elif value != "file":
+            out["type"] = value
+
+    def _discriminator(self, value: dict) -> dict:
+        mapping = value.get("mapping")
+        if not isinstance(mapping, dict):
+            return value
+        return {**value, "mapping": {k: self.local_ref(v) or (DEFINITIONS_REF + v if "/" not in str(v) else v)
+                                     for k, v in mapping.items()}}
+
+    def _finish(self, out: dict, original: dict) -> dict:
+        if out.get("type") == "integer" and original.get("format") in _INT_BOUNDS:
+            low, high = _INT_BOUNDS[original["format"]]
+            out.setdefault("minimum", low)
+            out.setdefault("maximum", high)
+        key = self.dialect.nullable_key
+        if key and original.get(key) is True:
+            out.pop(key, None)
+            return allow_null(out)
+        return out
+
+    def _ref(self, schema: dict, pointer: str, seen: frozenset) -> dict:
+        ref = schema["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            self.problem(pointer_join(pointer, "$ref"), f"unresolvable $ref {ref!r}")
+            return {}
+        local = self.local_ref(ref)
+        if local is not None:
+            out: dict = {"$ref": local}
+        elif ref in seen:
+            self.problem(pointer, f"$ref {ref!r} refers to itself")
+            return {}
+        else:  # a ref into parameters/responses/...: inline what it points at
+            try:
+                target = resolve_pointer(self.doc, ref[1:])
+            except KeyError:
+                self.problem(pointer_join(pointer, "$ref"), f"$ref {ref!r} does not resolve")
+                return {}
+            out = self._normalize(target, ref[1:], seen | {ref})
+        key = self.dialect.nullable_key
+        if key == "x-nullable" and schema.get(key) is True:  # bravado-core's nullable refs
+            return {"anyOf": [out, {"type": "null"}]}
+        return out
+
+
+def allow_null(schema: dict) -> dict:
+    """``schema`` that also accepts null."""
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        schema["type"] = [kind, "null"]
+    elif isinstance(kind, list):
+        if "null" not in kind:
+            schema["type"] = [*kind, "null"]
+    else:
+        return {"anyOf": [schema, {"type": "null"}]}
+    if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+def bravado_form(schema: Any) -> Any:
+    """A normalised schema as bravado-core (Swagger 2.0) can read it, to build model classes."""
+    if isinstance(schema, list):
+        return [bravado_form(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: bravado_form(v) for k, v in schema.items() if not (k == "discriminator" and isinstance(v, dict))}
+    if isinstance(out.get("type"), list):
+        kinds = [t for t in out["type"] if t != "null"]
+        out["type"] = kinds[0] if kinds else "object"
+        if "null" in schema["type"]:
+            out["x-nullable"] = True
+    return out
+
+
+def kind_of(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
