@@ -20,9 +20,18 @@ def clean_pool():
     ApiPool.clear()
 
 
+#: The same test API in each spec version: suites using ``petstore`` run on both.
+PETSTORES = {"swagger2": "petstore.yaml", "openapi3": "petstore.openapi3.yaml"}
+
+
+@pytest.fixture(params=sorted(PETSTORES))
+def petstore_spec(request):
+    return spec_path(PETSTORES[request.param])
+
+
 @pytest.fixture
-def petstore():
-    return ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"))
+def petstore(petstore_spec):
+    return ApiPool.add("petstore", yaml_path=petstore_spec)
 
 
 @pytest.fixture

@@ -20,13 +20,13 @@ FAST = RetryPolicy(backoff=0.01, max_backoff=0.05)
 
 
 @pytest.fixture
-def petstore_server():
+def petstore_server(petstore_spec):
     """The test petstore, served for real; its API is also the one we call."""
-    api = ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"))
+    api = ApiPool.add("petstore", yaml_path=petstore_spec)
     app = Flask("petstore")
     api.spawn_api(app)
     with live(app) as server:
-        ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"), host="127.0.0.1", port=server.port, proto="http")
+        ApiPool.add("petstore", yaml_path=petstore_spec, host="127.0.0.1", port=server.port, proto="http")
         yield server
 
 
@@ -137,9 +137,9 @@ def test_error_status_raises_remote_error_with_decoded_body(petstore_server):
     assert "DELETE http://127.0.0.1" in str(e.value)
 
 
-def test_error_callback_receives_client_errors(petstore_server):
+def test_error_callback_receives_client_errors(petstore_server, petstore_spec):
     seen = []
-    api = ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"), host="127.0.0.1", port=petstore_server.port,
+    api = ApiPool.add("petstore", yaml_path=petstore_spec, host="127.0.0.1", port=petstore_server.port,
                       proto="http", error_callback=lambda e: seen.append(e) or "handled")
     assert api.client.echo({}, name="abc", status=200).call(request_headers={"Content-Type": "text/plain"}) == "handled"
     assert isinstance(seen[0], RemoteError) and seen[0].status_code == 415
@@ -270,11 +270,11 @@ def test_outside_a_request_each_call_gets_a_new_call_id(faults):
 
 # -- in-process calls ----------------------------------------------------------------------------
 
-def test_local_app_routes_calls_without_a_socket(received):
-    api = ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"))
+def test_local_app_routes_calls_without_a_socket(received, petstore_spec):
+    api = ApiPool.add("petstore", yaml_path=petstore_spec)
     app = Flask("local")
     api.spawn_api(app)
-    ApiPool.add("petstore", yaml_path=spec_path("petstore.yaml"), local=app)
+    ApiPool.add("petstore", yaml_path=petstore_spec, local=app)
     pet = ApiPool.petstore.client.getPet(pet_id=8).call()
     assert pet.id == 8 and received["get_pet"][1] == {"pet_id": 8}
     with pytest.raises(RemoteError) as e:

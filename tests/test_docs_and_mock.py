@@ -24,7 +24,9 @@ def spawn(mock=None, docs_on=True, spec="mockable.yaml"):
 def test_spec_is_served_as_json(petstore):
     app = Flask("p")
     petstore.spawn_api(app)
-    r = app.test_client().get("/v1/swagger.json")
+    name = "swagger.json" if petstore.spec.version == "2.0" else "openapi.json"
+    assert docs.spec_file_name(petstore) == name
+    r = app.test_client().get(f"/v1/{name}")
     assert r.status_code == 200 and r.mimetype == "application/json"
     assert r.get_json() == json.loads(json.dumps(petstore.spec.document))
     assert r.get_json()["paths"]["/pets"]["get"]["operationId"] == "listPets"
@@ -37,7 +39,8 @@ def test_docs_page_uses_local_swagger_ui_assets(petstore):
     page = c.get("/v1/docs")
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
-    assert '<script src="/v1/docs/swagger-ui-bundle.js">' in html and 'url: "/v1/swagger.json"' in html
+    assert '<script src="/v1/docs/swagger-ui-bundle.js">' in html
+    assert f'url: "/v1/{docs.spec_file_name(petstore)}"' in html
     assert "http" not in html.split("<body>")[1]  # no CDN
     asset = c.get("/v1/docs/swagger-ui-bundle.js")
     assert asset.status_code == 200 and b"SwaggerUIBundle" in asset.data
@@ -49,7 +52,7 @@ def test_docs_false_serves_neither(petstore):
     app = Flask("p")
     petstore.spawn_api(app, docs=False)
     c = app.test_client()
-    assert c.get("/v1/swagger.json").status_code == 404 and c.get("/v1/docs").status_code == 404
+    assert c.get(f"/v1/{docs.spec_file_name(petstore)}").status_code == 404 and c.get("/v1/docs").status_code == 404
 
 
 def test_without_swagger_ui_the_docs_page_lists_operations(petstore, monkeypatch):

@@ -116,7 +116,7 @@ def test_yaml_syntax_error_gives_the_line(tmp_path):
 
 @pytest.mark.parametrize("doc, reason", [
     ("[1, 2]", "mapping at the top level"),
-    ("openapi: 3.0.0", "OpenAPI 3.0.0 is not supported yet"),
+    ("openapi: 2.5.0", r"OpenAPI 2.5.0 is not supported \(3.0.x and 3.1.x are\)"),
     ("swagger: '1.2'", "not a Swagger 2.0 document"),
     ("foo: bar", "not a spec"),
 ])

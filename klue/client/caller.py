@@ -19,6 +19,7 @@ from ..context import CALLER_ID_HEADER, CALLER_PATH_HEADER, call_id_for_outgoing
 from ..exceptions import ClientError, FieldError, InvalidResponseError, RemoteError, ValidationError
 from ..importing import import_object
 from ..spec.interface import BODY, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
+from ..spec.validation import REQUEST, RESPONSE
 from ..wire import loads_json
 from .transport import DEFAULT_TIMEOUT
 
@@ -45,8 +46,8 @@ class _ParameterEncoder:
     def __init__(self, param: Parameter, client: "ApiClient") -> None:
         api = client._api
         self.param = param
-        self.encode = api.codec.encoder(param.schema)
-        self.validate = api.validators.get(param.schema).validate
+        self.encode = api.codec.encoder(param.schema, REQUEST)
+        self.validate = api.validators.get(param.schema, direction=REQUEST).validate
         self.separator = _SEPARATORS.get(param.collection_format)
 
     def __call__(self, value: Any) -> Any:
@@ -55,6 +56,13 @@ class _ParameterEncoder:
             return value
         data = self.encode(value)
         self.validate(data, param.location, param.name)
+        if param.collection_format == "json":
+            return json.dumps(data, separators=(",", ":"))
+        if param.collection_format in ("deepObject", "form-object") and isinstance(data, dict):
+            # {name: {"kind": "cat"}} -> name[kind]=cat (deepObject) or kind=cat (form)
+            deep = param.collection_format == "deepObject"
+            return {(f"{param.name}[{k}]" if deep else k): ([_text(i) for i in v] if isinstance(v, list) else _text(v))
+                    for k, v in data.items()}
         if isinstance(data, list):
             texts = [_text(v) for v in data]
             if self.separator is not None:
@@ -120,10 +128,10 @@ class OperationCaller:
         self.required = frozenset(p.name for p in op.parameters if p.required)
         self.body = op.body
         if op.body is not None:
-            self.encode_body = api.codec.encoder(op.body.schema)
-            self.validate_body = api.validators.get(op.body.schema).validate
+            self.encode_body = api.codec.encoder(op.body.schema, REQUEST)
+            self.validate_body = api.validators.get(op.body.schema, direction=REQUEST).validate
         self.responses = {
-            status: _ResponseDecoder(api.validators.get(r.schema).validate, api.codec.decoder(r.schema))
+            status: _ResponseDecoder(api.validators.get(r.schema, direction=RESPONSE).validate, api.codec.decoder(r.schema))
             if r.schema is not None else _ResponseDecoder(None, None)
             for status, r in op.responses.items()
         }
@@ -170,6 +178,12 @@ class OperationCaller:
             if self.body is not None and self.body.required:
                 errors.append(FieldError(BODY, self.body.name, "a request body is required"))
             return None
+        if self.body is not None and self.body.raw:  # octet-stream, text...: sent as given
+            if isinstance(args[0], (bytes, str)):
+                return args[0].encode("utf-8") if isinstance(args[0], str) else args[0]
+            errors.append(FieldError(BODY, self.body.name, f"a {self.body.media_types[0]} body is bytes or text, "
+                                     f"not {type(args[0]).__name__}"))
+            return None
         data = self.encode_body(args[0])
         try:
             self.validate_body(data, BODY, "")
@@ -187,7 +201,10 @@ class OperationCaller:
         if param.location == PATH:
             prepared.path = prepared.path.replace("{" + param.name + "}", quote(encoded, safe=""))
         elif param.location == QUERY:
-            prepared.query[param.name] = encoded
+            if isinstance(encoded, dict):  # an object spread over several keys
+                prepared.query.update(encoded)
+            else:
+                prepared.query[param.name] = encoded
         elif param.location == HEADER:
             prepared.headers[param.name] = encoded
         elif param.location == FORM:

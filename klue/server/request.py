@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Callable
 from werkzeug.datastructures import FileStorage
 
 from ..exceptions import FieldError, UnsupportedMediaType, ValidationError
-from ..spec.interface import (
-    BODY, COOKIE, FORM, FORM_MEDIA_TYPES, HEADER, MISSING, PATH, QUERY, Operation, Parameter,
-)
+from ..spec.interface import BODY, FORM, FORM_MEDIA_TYPES, HEADER, MISSING, PATH, QUERY, Operation, Parameter
+from ..spec.schema import primary_type, resolve
+from ..spec.validation import REQUEST
 from ..wire import is_json_media_type, loads_json
 
 if TYPE_CHECKING:
@@ -26,17 +26,11 @@ if TYPE_CHECKING:
 _INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
+OBJECT_FORMATS = ("deepObject", "form-object")
 
 
 class InvalidValue(ValueError):
     """A parameter's text is not of its declared type."""
-
-
-def _primary_type(schema: dict) -> str | None:
-    types = schema.get("type")
-    if isinstance(types, list):
-        types = next((t for t in types if t != "null"), None)
-    return types
 
 
 def _parse_integer(text: str) -> int:
@@ -73,11 +67,22 @@ _SCALAR_PARSERS: dict[str | None, Callable[[str], Any]] = {
 }
 
 
-def text_parser(schema: dict, collection_format: str) -> Callable[[list[str]], Any]:
-    """A function from the raw strings of a parameter to its typed value."""
-    if _primary_type(schema) == "array":
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
-        item_parser = _SCALAR_PARSERS.get(_primary_type(items))
+def text_parser(schema: dict, collection_format: str, definitions: dict[str, dict]) -> Callable[[Any], Any]:
+    """A function from a parameter's raw text (list of strings, or dict of them
+    for object styles) to its typed value, before validation."""
+    schema = resolve(schema, definitions)
+    kind = primary_type(schema)
+    if collection_format == "json":
+        return lambda texts: _json_text(_single(texts))
+    if collection_format in OBJECT_FORMATS:
+        props = schema.get("properties") or {}
+        parsers = {k: text_parser(v, "csv", definitions) for k, v in props.items()}
+        extra_schema = schema.get("additionalProperties")
+        extra = text_parser(extra_schema if isinstance(extra_schema, dict) else {}, "csv", definitions)
+        return lambda fields: {k: parsers.get(k, extra)(v) for k, v in fields.items()}
+    if kind == "array":
+        items = resolve(schema["items"], definitions) if isinstance(schema.get("items"), dict) else {}
+        item_parser = _SCALAR_PARSERS.get(primary_type(items))
         if collection_format == "multi":
             split: Callable[[list[str]], list[str]] = lambda texts: texts
         else:
@@ -86,10 +91,17 @@ def text_parser(schema: dict, collection_format: str) -> Callable[[list[str]], A
         if item_parser is None:
             return split
         return lambda texts: [item_parser(t) for t in split(texts)]
-    scalar = _SCALAR_PARSERS.get(_primary_type(schema))
+    scalar = _SCALAR_PARSERS.get(kind)
     if scalar is None:
         return _single
     return lambda texts: scalar(_single(texts))
+
+
+def _json_text(text: str) -> Any:
+    try:
+        return loads_json(text)
+    except (ValueError, RecursionError) as e:
+        raise InvalidValue(f"is not valid JSON: {e}") from None
 
 
 def _single(texts: list[str]) -> str:
@@ -98,29 +110,58 @@ def _single(texts: list[str]) -> str:
     return texts[0]
 
 
+Source = Callable[["Request", dict], Any]
+
+
+def _source(param: Parameter, schema: dict) -> Source:
+    """Where a parameter's raw text comes from in a request."""
+    name = param.name
+    if param.collection_format == "deepObject":  # ?filter[kind]=cat&filter[max]=3
+        prefix = name + "["
+        return lambda request, _: {k[len(prefix):-1]: request.args.getlist(k) for k in request.args
+                                   if k.startswith(prefix) and k.endswith("]")}
+    if param.collection_format == "form-object":  # ?kind=cat&max=3, the object's own keys
+        keys = tuple(schema.get("properties") or ())
+        return lambda request, _: {k: request.args.getlist(k) for k in keys if k in request.args}
+    location = param.location
+    if location == QUERY:
+        return lambda request, _: request.args.getlist(name)
+    if location == FORM:
+        return lambda request, _: request.form.getlist(name)
+    if location == PATH:
+        return lambda _, path_args: [path_args[name]]
+    if location == HEADER:  # HTTP ignores white space around values
+        return lambda request, _: [v.strip()] if (v := request.headers.get(name)) is not None else []
+    return lambda request, _: [v] if (v := request.cookies.get(name)) is not None else []
+
+
 class ParameterReader:
     """Reads, converts, validates and decodes one non-body parameter."""
 
-    __slots__ = ("name", "location", "required", "default", "is_file", "parse", "validate", "decode", "empty_rejected")
+    __slots__ = ("name", "location", "required", "default", "is_file", "source", "parse", "validate", "decode",
+                 "empty_rejected")
 
     def __init__(self, param: Parameter, api: "API") -> None:
+        definitions = api.spec.definitions
         self.name = param.name
         self.location = param.location
         self.required = param.required
         self.is_file = param.is_file
-        # Swagger 2.0: '?name=' is only allowed where allowEmptyValue says so;
-        # for an array it is the empty array, the only way csv can say so.
+        resolved = resolve(param.schema, definitions)
+        # '?name=' is only allowed where allowEmptyValue says so; for an
+        # array it is the empty array, the only way csv can say so.
         self.empty_rejected = (param.location in (QUERY, FORM) and not param.allow_empty
-                               and _primary_type(param.schema) != "array")
-        self.parse = text_parser(param.schema, param.collection_format)
-        self.validate = api.validators.get(param.schema).validate
+                               and primary_type(resolved) != "array" and param.collection_format not in OBJECT_FORMATS)
+        self.source = _source(param, resolved)
+        self.parse = text_parser(param.schema, param.collection_format, definitions)
+        self.validate = api.validators.get(param.schema, direction=REQUEST).validate
         self.decode = api.codec.decoder(param.schema)
         self.default = MISSING if param.default is MISSING else self._decoded(param.default)
 
     def _decoded(self, value: Any) -> Any:
         return self.decode(value) if self.decode else value
 
-    def read(self, texts: list[str] | None) -> Any:
+    def read(self, texts: Any) -> Any:
         """Return the parameter's value, or MISSING when absent and without default."""
         if self.empty_rejected and texts and "" in texts:
             raise ValidationError.for_field(self.location, self.name, "an empty value is not allowed")
@@ -136,29 +177,12 @@ class ParameterReader:
         return self._decoded(value)
 
 
-def _query(request: "Request", name: str, _path_args: dict) -> list[str]:
-    return request.args.getlist(name)
-
-
-def _header(request: "Request", name: str, _path_args: dict) -> list[str]:
-    value = request.headers.get(name)
-    return [value.strip()] if value is not None else []  # HTTP ignores whitespace around values
-
-
-def _cookie(request: "Request", name: str, _path_args: dict) -> list[str]:
-    value = request.cookies.get(name)
-    return [value] if value is not None else []
-
-
-def _form(request: "Request", name: str, _path_args: dict) -> list[str]:
-    return request.form.getlist(name)
-
-
-def _path(_request: "Request", name: str, path_args: dict) -> list[str]:
-    return [path_args[name]]
-
-
-_SOURCES = {QUERY: _query, HEADER: _header, COOKIE: _cookie, FORM: _form, PATH: _path}
+def media_type_accepted(mimetype: str, accepted: tuple[str, ...]) -> bool:
+    """Whether a request's Content-Type is one of ``accepted`` (``*/*``, ``image/*`` included)."""
+    for media in accepted:
+        if media == mimetype or media == "*/*" or (media.endswith("/*") and mimetype.startswith(media[:-1])):
+            return True
+    return is_json_media_type(mimetype) and any(map(is_json_media_type, accepted))
 
 
 class RequestParser:
@@ -166,13 +190,13 @@ class RequestParser:
 
     def __init__(self, op: Operation, api: "API") -> None:
         self.op = op
-        self.readers = [(ParameterReader(p, api), _SOURCES[p.location]) for p in op.parameters if not p.is_file]
+        self.readers = [ParameterReader(p, api) for p in op.parameters if not p.is_file]
         self.files = [ParameterReader(p, api) for p in op.parameters if p.is_file]
         self.form_types = tuple(t for t in op.consumes if t in FORM_MEDIA_TYPES) if op.form_parameters else ()
         self.body = op.body
         if op.body is not None:
             self.body_media = op.body.media_types
-            self.body_validate = api.validators.get(op.body.schema, fill_defaults=True).validate
+            self.body_validate = api.validators.get(op.body.schema, fill_defaults=True, direction=REQUEST).validate
             self.body_decode = api.codec.decoder(op.body.schema)
 
     def parse(self, request: "Request", path_args: dict) -> tuple[tuple, dict]:
@@ -180,9 +204,9 @@ class RequestParser:
         kwargs: dict[str, Any] = {}
         if self.form_types:
             self._check_form_type(request)
-        for reader, source in self.readers:
+        for reader in self.readers:
             try:
-                value = reader.read(source(request, reader.name, path_args))
+                value = reader.read(reader.source(request, path_args))
             except ValidationError as e:
                 errors.extend(e.errors)
                 continue
@@ -226,9 +250,11 @@ class RequestParser:
                 raise ValidationError.for_field(BODY, body.name, "a request body is required")
             return None
         mimetype = request.mimetype
-        if not (mimetype in self.body_media or (is_json_media_type(mimetype) and any(map(is_json_media_type, self.body_media)))):
+        if not media_type_accepted(mimetype, self.body_media):
             got = f"got {mimetype!r}" if mimetype else "none given"
             raise UnsupportedMediaType(f"Content-Type must be {' or '.join(self.body_media)} ({got})")
+        if body.raw:
+            return data
         try:
             value = loads_json(data)
         except RecursionError:

@@ -23,6 +23,7 @@ from ..exceptions import (
     UnsupportedMediaType, ValidationError, error_details,
 )
 from ..spec.interface import Operation, by_status
+from ..spec.validation import RESPONSE
 from ..wire import dump_json, is_json_media_type
 
 if TYPE_CHECKING:
@@ -49,8 +50,8 @@ class _Declared:
 
     def __init__(self, schema: dict | None, api: "API") -> None:
         self.has_schema = schema is not None
-        self.encode = api.codec.encoder(schema)
-        self.validate = api.validators.get(schema).validate if schema is not None else None
+        self.encode = api.codec.encoder(schema, RESPONSE)
+        self.validate = api.validators.get(schema, direction=RESPONSE).validate if schema is not None else None
 
 
 class ResponseBuilder:

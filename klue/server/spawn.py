@@ -17,7 +17,7 @@ from werkzeug.exceptions import MethodNotAllowed as HTTPMethodNotAllowed
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from ..context import CALLER_ID_HEADER, open_call
-from ..exceptions import KlueException, MethodNotAllowed, NotFound, UnboundOperationsError
+from ..exceptions import BindingError, KlueException, MethodNotAllowed, NotFound, UnboundOperationsError
 from ..docs import register_docs
 from ..importing import import_object
 from ..mock import MOCK_MODES, mock_handler
@@ -46,13 +46,29 @@ def flask_rule(base_path: str, path: str) -> tuple[str, dict[str, str]]:
     return base_path + _TEMPLATE_VAR.sub(replace, path), names
 
 
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+
+
 def bind_handler(op: Operation, decorator: Handler | None) -> Handler | None:
-    """Import the operation's handler and wrap it in its decorators; None if unbound."""
-    if not op.bindings.server:
+    """Import the operation's handler and wrap it in its decorators; None if unbound.
+
+    ``x-bind-server`` must import. Without it, an ``operationId`` that is a
+    dotted path to an importable function (as specs written for connexion
+    have) is the handler; one that does not import leaves the operation unbound.
+    """
+    if op.bindings.server:
+        handler = import_object(op.bindings.server, what=f"x-bind-server of {op.label}")
+        if not callable(handler):
+            raise KlueException(f"x-bind-server of {op.label}: {op.bindings.server} is not callable")
+    elif op.operation_id and _DOTTED.match(op.operation_id):
+        try:
+            handler = import_object(op.operation_id, what=f"operationId of {op.label}")
+        except BindingError:
+            return None
+        if not callable(handler):
+            return None
+    else:
         return None
-    handler = import_object(op.bindings.server, what=f"x-bind-server of {op.label}")
-    if not callable(handler):
-        raise KlueException(f"x-bind-server of {op.label}: {op.bindings.server} is not callable")
     if op.bindings.decorate_server:
         decorate = import_object(op.bindings.decorate_server, what=f"x-decorate-server of {op.label}")
         handler = decorate(handler)
@@ -149,22 +165,21 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
     state = app_state(app)
     if api.name in state.apis:
         raise KlueException(f"API '{api.name}' is already spawned on this Flask app")
-    unbound = [op.label for op in api.spec.operations
-               if not op.bindings.server and not op.bindings.no_server and mock is None]
-    if unbound:
-        raise UnboundOperationsError(api.name, unbound)
     # Import and compile everything first: a failure leaves the app untouched.
-    views = []
+    views, unbound = [], []
     for op in api.spec.operations:
         if op.bindings.no_server:
             continue
-        if mock == "all" or (mock == "missing" and not op.bindings.server):
+        handler = None if mock == "all" else bind_handler(op, decorator)
+        if handler is None:
+            if mock is None:
+                unbound.append(op.label)
+                continue
             handler = _decorated(mock_handler(api, op), decorator)
-        else:
-            handler = bind_handler(op, decorator)
-        assert handler is not None
         rule, names = flask_rule(api.spec.base_path, op.path)
         views.append((rule, f"klue.{api.name}.{op.method}.{op.path}", make_view(api, op, handler, names), op.method))
+    if unbound:
+        raise UnboundOperationsError(api.name, unbound)
     for rule, endpoint, view, method in views:
         app.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method])
     state.apis[api.name] = api

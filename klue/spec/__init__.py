@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..exceptions import SpecError
-from . import swagger2
+from . import openapi3, swagger2
 from .interface import Body, Operation, Parameter, ResponseSpec, Spec
 from .loader import load_document
 
@@ -16,6 +16,8 @@ from .loader import load_document
 def _version_module(doc: dict) -> Any:
     if "swagger" in doc:
         return swagger2
+    if "openapi" in doc:
+        return openapi3
     return None
 
 
@@ -31,10 +33,7 @@ def load_spec(*, yaml_path: str | None = None, yaml_str: str | None = None, spec
     if module is None:
         if problems:
             raise SpecError(problems)
-        found = doc.get("openapi")
-        reason = (f"OpenAPI {found} is not supported yet" if found
-                  else "not a spec: no 'swagger: \"2.0\"' key at the top")
-        raise SpecError.single(source, "", reason)
+        raise SpecError.single(source, "", "not a spec: no 'swagger: \"2.0\"' or 'openapi: 3.x' key at the top")
     return module.build_spec(doc, source, problems)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 from .bravado import Model
 from .formats import FormatRegistry
 from .loader import unescape_pointer_token
+from .validation import REQUEST, RESPONSE, has_flag
 
 Convert = Callable[[Any], Any]
 Matcher = Callable[[dict, Any], bool]
@@ -40,7 +41,7 @@ class Codec:
         self.formats = formats
         self.matches = matches  # picks a branch of oneOf/anyOf
         self._decoders: dict[str, Optional[Convert]] = {}
-        self._encoders: dict[str, Optional[Convert]] = {}
+        self._encoders: dict[str | None, dict[str, Optional[Convert]]] = {}
         self._building: set[tuple[str, str]] = set()
 
     def reset(self) -> None:
@@ -66,6 +67,9 @@ class Codec:
 
     def _build_model_decoder(self, name: str) -> Optional[Convert]:
         schema = self.definitions.get(name, {})
+        polymorphic = self._swagger2_discriminated(name, schema)
+        if polymorphic is not None:
+            return polymorphic
         model = self.models.get(name)
         props = self._object_decoder(schema) if schema else None
         if model is None:
@@ -106,31 +110,39 @@ class Codec:
 
     # -- Python -> JSON -------------------------------------------------------------
 
-    def encoder(self, schema: dict | None) -> Convert:
-        """Unlike decoders, an encoder is never None: any Python value needs a JSON form."""
+    def encoder(self, schema: dict | None, direction: str | None = None) -> Convert:
+        """Unlike decoders, an encoder is never None: any Python value needs a JSON form.
+
+        For responses, writeOnly properties are left out (a password never
+        leaves the server); for requests, readOnly ones (a model fetched from
+        a server can be sent back as it is)."""
         if not schema:
             return to_json
         name = ref_name(schema)
         if name is not None:
-            return self._by_ref(name, self._encoders, lambda n: self.encoder(self.definitions.get(n, {})), "encode") or to_json
+            cache = self._encoders.setdefault(direction, {})
+            build = lambda n: self.encoder(self.definitions.get(n, {}), direction)
+            return self._by_ref(name, cache, build, f"encode-{direction}") or to_json
         if "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict):
-            return self._object_encoder(schema)
+            return self._object_encoder(schema, direction)
         if schema.get("type") == "array" or "items" in schema:
-            items = self.encoder(schema.get("items")) if isinstance(schema.get("items"), dict) else to_json
+            items = self.encoder(schema.get("items"), direction) if isinstance(schema.get("items"), dict) else to_json
             return lambda value: [items(v) for v in value] if isinstance(value, (list, tuple)) else to_json(value)
         if "anyOf" in schema or "oneOf" in schema:
-            return self._union(schema, self.encoder) or to_json
+            return self._union(schema, lambda s: self.encoder(s, direction)) or to_json
         to_wire = self.formats.to_wire(schema.get("format"))
         if to_wire is None:
             return _integer_to_json if _primary_type(schema) == "integer" else to_json
         return lambda value: to_json(to_wire(value)) if value is not None else None
 
-    def _object_encoder(self, schema: dict) -> Convert:
+    def _object_encoder(self, schema: dict, direction: str | None) -> Convert:
         properties = self.collect_properties(schema)
-        per_prop = {k: self.encoder(s) for k, s in properties.items()}
+        flag = {REQUEST: "readOnly", RESPONSE: "writeOnly"}.get(direction or "")
+        left_out = frozenset(k for k, s in properties.items() if flag and has_flag(s, flag))
+        per_prop = {k: self.encoder(s, direction) for k, s in properties.items()}
         required = frozenset(self.collect_required(schema))
         extra_schema = schema.get("additionalProperties")
-        extra = self.encoder(extra_schema) if isinstance(extra_schema, dict) else to_json
+        extra = self.encoder(extra_schema, direction) if isinstance(extra_schema, dict) else to_json
 
         def encode_object(value: Any) -> Any:
             if isinstance(value, Model):
@@ -141,7 +153,7 @@ class Codec:
                 items = value.items()
             else:
                 return to_json(value)
-            return {k: (None if v is None else per_prop.get(k, extra)(v)) for k, v in items}
+            return {k: (None if v is None else per_prop.get(k, extra)(v)) for k, v in items if k not in left_out}
 
         return encode_object
 
@@ -183,7 +195,52 @@ class Codec:
             self._building.discard((kind, name))
         return cache[name]
 
+    def _swagger2_discriminated(self, name: str, schema: dict) -> Optional[Convert]:
+        """Swagger 2.0 polymorphism: ``Pet: {discriminator: petType}`` decodes
+        ``{"petType": "Dog", ...}`` as the definition ``Dog`` (which extends Pet)."""
+        prop = schema.get("discriminator")
+        if not isinstance(prop, str):
+            return None
+        base = self._plain_model_decoder(name, schema)
+
+        def decode_polymorphic(value: Any) -> Any:
+            kind = value.get(prop) if isinstance(value, dict) else None
+            if isinstance(kind, str) and kind != name and kind in self.definitions:
+                convert = self.decoder({"$ref": DEFINITIONS_REF + kind})
+                return convert(value) if convert else value
+            return base(value) if base else value
+
+        return decode_polymorphic
+
+    def _plain_model_decoder(self, name: str, schema: dict) -> Optional[Convert]:
+        model = self.models.get(name)
+        props = self._object_decoder(schema)
+        if model is None:
+            return props
+        return lambda value: model._from_dict(props(value) if props else value) if isinstance(value, dict) else value
+
+    def _discriminated(self, schema: dict, build: Callable[[dict], Any]) -> Optional[Convert]:
+        """OpenAPI 3: pick the ``oneOf``/``anyOf`` branch that the discriminator names."""
+        disc = schema.get("discriminator")
+        if not isinstance(disc, dict) or not isinstance(disc.get("propertyName"), str):
+            return None
+        prop, mapping = disc["propertyName"], dict(disc.get("mapping") or {})
+        for branch in [*schema.get("oneOf", ()), *schema.get("anyOf", ())]:
+            name = ref_name(branch)
+            if name is not None:
+                mapping.setdefault(name, branch["$ref"])
+        converters = {value: build({"$ref": ref}) for value, ref in mapping.items()}
+
+        def convert_discriminated(value: Any) -> Any:
+            convert = converters.get(value.get(prop)) if isinstance(value, dict) else None
+            return convert(value) if convert else value
+
+        return convert_discriminated
+
     def _union(self, schema: dict, build: Callable[[dict], Any]) -> Optional[Convert]:
+        discriminated = self._discriminated(schema, build)
+        if discriminated is not None:
+            return _skip_none(discriminated)
         branches = [s for s in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if s.get("type") != "null"]
         converters = [(s, build(s)) for s in branches]
         if all(c is None for _, c in converters):

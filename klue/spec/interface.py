@@ -43,8 +43,9 @@ class Parameter:
     schema: dict
     required: bool = False
     default: Any = MISSING
-    #: How an array travels in one string: csv, ssv, tsv, pipes, or multi
-    #: (repeated key). Ignored for non-arrays.
+    #: How the value travels: an array in one string (csv, ssv, tsv, pipes),
+    #: as a repeated key (multi); an object as ``name[key]=value`` keys
+    #: (deepObject) or as its own keys (form-object); or as JSON text (json).
     collection_format: str = "csv"
     is_file: bool = False
     pointer: str = ""
@@ -61,6 +62,8 @@ class Body:
     required: bool = False
     media_types: tuple[str, ...] = (JSON_MEDIA_TYPE,)
     pointer: str = ""
+    #: Not JSON (octet-stream, text...): handlers get the bytes, callers send bytes or text.
+    raw: bool = False
 
 
 @dataclass

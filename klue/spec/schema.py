@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import SpecProblem
-from .loader import pointer_join, resolve_pointer
+from .loader import pointer_join, resolve_pointer, unescape_pointer_token
 from .validation import schema_problems
 
 DEFINITIONS_REF = "#/definitions/"
@@ -186,6 +186,30 @@ def bravado_form(schema: Any) -> Any:
         if "null" in schema["type"]:
             out["x-nullable"] = True
     return out
+
+
+def resolve(schema: dict, definitions: dict[str, dict]) -> dict:
+    """What a normalised schema stands for: its named schema for a ``$ref``,
+    the non-null branch of a nullable wrapper (for type-driven decisions)."""
+    for _ in range(32):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF):
+            schema = definitions.get(unescape_pointer_token(ref[len(DEFINITIONS_REF):]), {})
+            continue
+        branches = [b for b in schema.get("anyOf", ()) if b.get("type") != "null"]
+        if len(branches) == 1 and len(schema.get("anyOf", ())) == 2 and set(schema) == {"anyOf"}:
+            schema = branches[0]
+            continue
+        break
+    return schema
+
+
+def primary_type(schema: dict) -> str | None:
+    """``"integer"`` for ``{"type": ["integer", "null"]}``."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return next((t for t in kind if t != "null"), None)
+    return kind
 
 
 def kind_of(value: Any) -> str:

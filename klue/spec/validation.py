@@ -97,6 +97,8 @@ def _strings_only(check: Any) -> Any:
 
 
 def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "not" and isinstance(error.schema, dict) and error.schema.get(READ_ONLY_MARK):
+        return "is read-only: the server sets it, a request cannot"
     if error.validator == "format":
         return f"{_short(error.instance)} is not a valid {error.validator_value}"
     if error.validator == "additionalProperties" and error.validator_value is False:
@@ -109,23 +111,69 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+REQUEST, RESPONSE = "request", "response"
+#: The property flag each direction treats specially.
+_HIDDEN = {REQUEST: "readOnly", RESPONSE: "writeOnly"}
+
+
+def has_flag(schema: Any, flag: str) -> bool:
+    """``readOnly: true`` on the schema or (3.1 ``$ref`` siblings) on one of its ``allOf`` parts."""
+    return isinstance(schema, dict) and (schema.get(flag) is True or any(has_flag(p, flag) for p in schema.get("allOf", ())))
+
+
+def directional(schema: Any, direction: str) -> Any:
+    """``schema`` as seen in requests (readOnly properties are not required, and
+    refused if sent) or in responses (writeOnly properties are not required)."""
+    if isinstance(schema, list):
+        return [directional(s, direction) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: directional(v, direction) for k, v in schema.items()}
+    props = schema.get("properties")
+    if isinstance(props, dict):
+        hidden = {name for name, sub in props.items() if has_flag(sub, _HIDDEN[direction])}
+        if hidden:
+            if isinstance(out.get("required"), list):
+                out["required"] = [r for r in out["required"] if r not in hidden] or None
+                if out["required"] is None:
+                    del out["required"]
+            if direction == REQUEST:
+                out["properties"] = {n: ({"not": {}, READ_ONLY_MARK: True} if n in hidden else s)
+                                     for n, s in out["properties"].items()}
+    return out
+
+
+READ_ONLY_MARK = "x-klue-read-only"
+
+
 class ValidatorCache:
-    """Builds each distinct schema's validator once per API."""
+    """Builds each distinct schema's validator once per API, for requests,
+    responses, or neither (``direction``)."""
 
     def __init__(self, definitions: dict, formats: FormatRegistry) -> None:
-        self.definitions = definitions
         self.formats = formats
-        self._cache: dict[tuple[str, bool], SchemaValidator] = {}
+        self._views: dict[str | None, dict] = {None: definitions}
+        self._flags = any(f in json.dumps(definitions) for f in ('"readOnly"', '"writeOnly"'))
+        self._cache: dict[tuple[str, bool, str | None], SchemaValidator] = {}
 
-    def get(self, schema: dict, *, fill_defaults: bool = False) -> SchemaValidator:
-        key = (json.dumps(schema, sort_keys=True, default=str), fill_defaults)
+    def get(self, schema: dict, *, fill_defaults: bool = False, direction: str | None = None) -> SchemaValidator:
+        key = (json.dumps(schema, sort_keys=True, default=str), fill_defaults, direction)
         validator = self._cache.get(key)
         if validator is None:
+            if direction is not None and (self._flags or any(f in key[0] for f in ('"readOnly"', '"writeOnly"'))):
+                schema, definitions = directional(schema, direction), self._view(direction)
+            else:
+                definitions = self._views[None]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
-                validator = SchemaValidator(schema, self.definitions, self.formats, fill_defaults=fill_defaults)
+                validator = SchemaValidator(schema, definitions, self.formats, fill_defaults=fill_defaults)
             self._cache[key] = validator
         return validator
+
+    def _view(self, direction: str) -> dict:
+        if direction not in self._views:
+            self._views[direction] = {n: directional(s, direction) for n, s in self._views[None].items()}
+        return self._views[direction]
 
 
 class _Metaschema:
