@@ -10,12 +10,12 @@ filters the DeprecationWarnings jsonschema raises for it.
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Iterator
 
 from .exceptions import BindingError
 from .importing import import_object
-from .spec.bravado import BravadoSpec, quiet_bravado
+from .spec.bravado import BravadoSpec, create_model_type, is_object, quiet_bravado
+from .spec.loader import escape_pointer_token
 
 
 def build_model_classes(definitions: dict[str, Any], context: dict[str, Any] | None = None,
@@ -26,13 +26,14 @@ def build_model_classes(definitions: dict[str, Any], context: dict[str, Any] | N
     if not definitions:
         return {}
     with quiet_bravado():
-        document = copy.deepcopy({
-            **(context or {}),
+        document = {
+            **_for_bravado(context or {}),
             "swagger": "2.0",
             "info": {"title": "models", "version": "0"},
             "paths": {},
-            "definitions": definitions,
-        })
+            "definitions": {name: {**_for_bravado(schema), "x-model": name} if isinstance(schema, dict) else schema
+                            for name, schema in definitions.items()},
+        }
         config = {
             "validate_swagger_spec": False,
             "validate_requests": False,
@@ -41,8 +42,30 @@ def build_model_classes(definitions: dict[str, Any], context: dict[str, Any] | N
             "formats": list(user_formats or ()),
             "include_missing_properties": True,
         }
-        bravado_spec = BravadoSpec.from_dict(document, config=config)
-    return {name: cls for name, cls in bravado_spec.definitions.items() if name in definitions}
+        # What bravado-core's model discovery ends with, without its walk over
+        # the whole document (seconds on Stripe's spec): a class per object definition.
+        bravado_spec = BravadoSpec(document, config=config)
+        for name, schema in document["definitions"].items():
+            if isinstance(schema, dict) and is_object(bravado_spec, schema):
+                bravado_spec.definitions[name] = create_model_type(
+                    bravado_spec, name, schema, json_reference="#/definitions/" + escape_pointer_token(name))
+    return dict(bravado_spec.definitions)
+
+
+_KEPT_EXTENSIONS = ("x-nullable",)
+
+
+def _for_bravado(node: Any) -> Any:
+    """A copy bravado-core can build models from. It names a model after its
+    ``title`` (and fails on two inline objects with one title), and follows
+    refs inside ``x-`` extensions: so titles and extensions go, and each
+    definition is named by its key (``x-model``)."""
+    if isinstance(node, list):
+        return [_for_bravado(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    return {k: _for_bravado(v) for k, v in node.items()
+            if k != "title" and (not k.startswith("x-") or k in _KEPT_EXTENSIONS)}
 
 
 class Persistence:

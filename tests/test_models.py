@@ -172,6 +172,6 @@ def test_definition_names_needing_pointer_escapes():
         "Holder": {"type": "object", "properties": {"inner": {"$ref": "#/definitions/a~1b"}}},
     }))
     held = api.json_to_model("Holder", {"inner": {"when": "2020-01-01"}})
-    # bravado-core makes no class for a name that is not an identifier: a dict, decoded all the same
-    assert held.inner == {"when": dt.date(2020, 1, 1)}
+    assert type(held.inner).__name__ == "a/b" and held.inner.when == dt.date(2020, 1, 1)
+    assert type(held.inner) is getattr(api.model, "a/b")
     assert api.model_to_json(held) == {"inner": {"when": "2020-01-01"}}

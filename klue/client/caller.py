@@ -124,8 +124,8 @@ class OperationCaller:
         api = client._api
         self.client = client
         self.op = op
-        self.encoders = {p.name: _ParameterEncoder(p, client) for p in op.parameters}
-        self.required = frozenset(p.name for p in op.parameters if p.required)
+        self.encoders = {p.arg_name: _ParameterEncoder(p, client) for p in op.parameters}
+        self.required = frozenset(p.arg_name for p in op.parameters if p.required)
         self.body = op.body
         if op.body is not None:
             self.encode_body = api.codec.encoder(op.body.schema, REQUEST)
@@ -155,7 +155,7 @@ class OperationCaller:
             errors.extend(FieldError("argument", name, f"is not a parameter of {self.op.label} (parameters: {known})")
                           for name in unknown)
         for name in sorted(self.required - {k for k, v in kwargs.items() if v is not None}):
-            errors.append(FieldError(self.encoders[name].param.location, name, "is required"))
+            errors.append(FieldError(self.encoders[name].param.location, self.encoders[name].param.name, "is required"))
         prepared = PreparedRequest(path=self.op.path, body=body)
         for name, value in kwargs.items():
             if name not in self.encoders or value is None:

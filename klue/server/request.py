@@ -138,12 +138,13 @@ def _source(param: Parameter, schema: dict) -> Source:
 class ParameterReader:
     """Reads, converts, validates and decodes one non-body parameter."""
 
-    __slots__ = ("name", "location", "required", "default", "is_file", "source", "parse", "validate", "decode",
-                 "empty_rejected")
+    __slots__ = ("name", "arg_name", "location", "required", "default", "is_file", "source", "parse", "validate",
+                 "decode", "empty_rejected")
 
     def __init__(self, param: Parameter, api: "API") -> None:
         definitions = api.spec.definitions
         self.name = param.name
+        self.arg_name = param.arg_name
         self.location = param.location
         self.required = param.required
         self.is_file = param.is_file
@@ -210,10 +211,10 @@ class RequestParser:
             except ValidationError as e:
                 errors.extend(e.errors)
                 continue
-            kwargs[reader.name] = None if value is MISSING else value
+            kwargs[reader.arg_name] = None if value is MISSING else value
         for reader in self.files:
             try:
-                kwargs[reader.name] = self._read_file(request, reader)
+                kwargs[reader.arg_name] = self._read_file(request, reader)
             except ValidationError as e:
                 errors.extend(e.errors)
         args: tuple = ()

@@ -24,7 +24,7 @@ def quiet_bravado() -> Iterator[None]:
 
 with quiet_bravado():
     from bravado_core.formatter import SwaggerFormat
-    from bravado_core.model import Model
+    from bravado_core.model import Model, create_model_type, is_object
     from bravado_core.spec import Spec as BravadoSpec
 
-__all__ = ["quiet_bravado", "Model", "BravadoSpec", "SwaggerFormat"]
+__all__ = ["quiet_bravado", "Model", "BravadoSpec", "SwaggerFormat", "create_model_type", "is_object"]

@@ -177,12 +177,21 @@ class SpecBuilder:
             self.problem(pointer, f"the default {default!r} does not match the parameter's own schema: {reason}", op.label)
 
     def _check_unique_names(self, op: Operation) -> None:
-        names: dict[str, str] = {}
+        """Handlers and callers take parameters by name: when two locations use one
+        name (Kubernetes has a path and a query parameter 'path'), the one that
+        is not in the path becomes ``<location>_<name>``."""
+        counts: dict[str, int] = {}
         for p in op.parameters:
-            if p.name in names:
-                self.problem(p.pointer, f"parameter {p.name!r} is declared in both {names[p.name]} and {p.location}; "
-                             "handlers receive parameters by name, so names must differ", op.label)
-            names[p.name] = p.location
+            counts[p.name] = counts.get(p.name, 0) + 1
+        for p in op.parameters:
+            if counts[p.name] > 1 and p.location != PATH:
+                p.arg_name = f"{p.location}_{p.name}"
+        seen: dict[str, str] = {}
+        for p in op.parameters:
+            if p.arg_name in seen:
+                self.problem(p.pointer, f"parameter {p.name!r} ({p.location}) and one in {seen[p.arg_name]} "
+                             f"would both be passed as '{p.arg_name}'", op.label)
+            seen[p.arg_name] = p.location
 
     def _check_path_template(self, op: Operation) -> None:
         variables = _TEMPLATE_VAR.findall(op.path)

@@ -129,7 +129,7 @@ class Codec:
             items = self.encoder(schema.get("items"), direction) if isinstance(schema.get("items"), dict) else to_json
             return lambda value: [items(v) for v in value] if isinstance(value, (list, tuple)) else to_json(value)
         if "anyOf" in schema or "oneOf" in schema:
-            return self._union(schema, lambda s: self.encoder(s, direction)) or to_json
+            return self._union_encoder(schema, direction)
         to_wire = self.formats.to_wire(schema.get("format"))
         if to_wire is None:
             return _integer_to_json if _primary_type(schema) == "integer" else to_json
@@ -233,9 +233,25 @@ class Codec:
 
         def convert_discriminated(value: Any) -> Any:
             convert = converters.get(value.get(prop)) if isinstance(value, dict) else None
-            return convert(value) if convert else value
+            return convert(value) if convert else value  # the validator reports what matches nothing
 
         return convert_discriminated
+
+    def _union_encoder(self, schema: dict, direction: str | None) -> Convert:
+        """A model goes through the branch named after its class; a dict through
+        the one its discriminator names; anything else as it is."""
+        branches = [s for s in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if s.get("type") != "null"]
+        by_model = {name: self.encoder(b, direction) for b in branches if (name := ref_name(b)) is not None}
+        by_discriminator = self._discriminated(schema, lambda s: self.encoder(s, direction))
+
+        def encode_union(value: Any) -> Any:
+            if isinstance(value, Model) and type(value).__name__ in by_model:
+                return by_model[type(value).__name__](value)
+            if by_discriminator is not None and isinstance(value, dict):
+                return by_discriminator(value)
+            return to_json(value)
+
+        return encode_union
 
     def _union(self, schema: dict, build: Callable[[dict], Any]) -> Optional[Convert]:
         discriminated = self._discriminated(schema, build)

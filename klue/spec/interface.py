@@ -49,8 +49,14 @@ class Parameter:
     collection_format: str = "csv"
     is_file: bool = False
     pointer: str = ""
-    #: Whether ``?name=`` (an empty value) counts as given; otherwise it counts as absent.
+    #: Whether ``?name=`` (an empty value) is allowed.
     allow_empty: bool = False
+    #: The keyword argument handlers and callers use: the name, or
+    #: ``<location>_<name>`` when a path parameter has the same name.
+    arg_name: str = ""
+
+    def __post_init__(self) -> None:
+        self.arg_name = self.arg_name or self.name
 
 
 @dataclass

@@ -27,25 +27,26 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _BaseLoader = yaml.SafeLoader
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 class _SpecYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loader that leaves timestamps as strings (JSON has no dates) and
     refuses duplicate keys, which YAML otherwise resolves silently, last one wins."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict:
         if isinstance(node, yaml.MappingNode):
-            seen: set = set()
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue  # '<<' merges may override on purpose
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    duplicate = key in seen
-                except TypeError:  # an unhashable key; the base class reports it
-                    continue
-                if duplicate:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark)
-                seen.add(key)
+            # Scalar keys as written ('200' and 200 collide once keys are strings);
+            # '<<' merges may override on purpose.
+            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE]
+            if len(keys) != len(set(keys)):
+                seen: set = set()
+                for key_node, _ in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
+                        if key_node.value in seen:
+                            raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                                    f"found duplicate key {key_node.value!r}", key_node.start_mark)
+                        seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
 

@@ -106,6 +106,8 @@ class SchemaNormalizer:
         elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
             bound = "minimum" if key == "exclusiveMinimum" else "maximum"  # 2020-12's numeric form
             out[bound], out[key] = value, True
+        elif key.startswith("x-"):
+            pass  # extensions mean nothing to validation, and may hold refs into other sections
         elif key not in ("xml", "externalDocs", "$schema", "$id", "$comment"):
             out[key] = value  # "example" stays: mock mode answers with it
 
