@@ -230,10 +230,13 @@ class Codec:
             if name is not None:
                 mapping.setdefault(name, branch["$ref"])
         converters = {value: build({"$ref": ref}) for value, ref in mapping.items()}
+        fallback = self._matching_branch(schema, build)
 
         def convert_discriminated(value: Any) -> Any:
             convert = converters.get(value.get(prop)) if isinstance(value, dict) else None
-            return convert(value) if convert else value  # the validator reports what matches nothing
+            if convert is not None:
+                return convert(value)
+            return fallback(value) if fallback else value  # no mapping names it: the branch it validates against
 
         return convert_discriminated
 
@@ -257,6 +260,10 @@ class Codec:
         discriminated = self._discriminated(schema, build)
         if discriminated is not None:
             return _skip_none(discriminated)
+        return self._matching_branch(schema, build)
+
+    def _matching_branch(self, schema: dict, build: Callable[[dict], Any]) -> Optional[Convert]:
+        """Convert with the first ``oneOf``/``anyOf`` branch the value validates against."""
         branches = [s for s in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if s.get("type") != "null"]
         converters = [(s, build(s)) for s in branches]
         if all(c is None for _, c in converters):
