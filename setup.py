@@ -18,7 +18,8 @@ setup(
     python_requires=">=3.10",
     entry_points={"console_scripts": ["klue = klue.cli:main"]},
     install_requires=[
-        "flask>=3,<4",
+        # 3.1: request.max_content_length can be set per request (413s per API).
+        "flask>=3.1,<4",
         "bravado-core>=6,<7",
         "requests>=2.28",
         "pyyaml>=6",
@@ -36,6 +37,8 @@ setup(
         "serve": ["gunicorn>=21"],
         # async_call's greenlet backend (used when asked, or in a gevent-patched process).
         "gevent": ["gevent>=22"],
+        # bench/ (BENCHMARKS.rst): the frameworks klue is compared with, never runtime dependencies.
+        "bench": ["connexion[flask,uvicorn]>=3,<4", "bravado>=11", "gunicorn>=21", "pyinstrument"],
         "test": [
             "pytest>=7",
             "pytest-timeout>=2",

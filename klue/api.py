@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from .client import ApiClient, RetryPolicy
+from .client import ApiClient, CircuitBreaker, RetryPolicy
 from .exceptions import KlueException, ValidationError
 from .models import ModelNamespace, Persistence, build_model_classes
 from .spec import Spec
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from flask import Flask
 
 ErrorCallback = Callable[[Exception], Any]
+#: ``circuit_breaker`` not given: a ``CircuitBreaker()`` with its defaults.
+DEFAULT_BREAKER: Any = object()
 
 
 class API:
@@ -35,6 +37,7 @@ class API:
         do_persist: bool = True,
         local: "Flask | None" = None,
         retry: "RetryPolicy | None" = None,
+        circuit_breaker: "CircuitBreaker | None" = DEFAULT_BREAKER,
     ) -> None:
         if error_callback is not None and not callable(error_callback):
             raise TypeError(f"error_callback of API '{name}' must be callable, got {error_callback!r}")
@@ -53,7 +56,9 @@ class API:
                 if model_name in classes:
                     Persistence.inject(classes[model_name], dotted, model_name)
         self.model = ModelNamespace(name, classes)
-        self.client = ApiClient(self, local_app=local, retry=retry)
+        if circuit_breaker is DEFAULT_BREAKER:
+            circuit_breaker = CircuitBreaker()  # one per API: each holds its hosts' states
+        self.client = ApiClient(self, local_app=local, retry=retry, breaker=circuit_breaker)
 
     def __repr__(self) -> str:
         return f"<API '{self.name}' {self.spec.title!r} {self.get_version()} from {self.spec.source}>"
@@ -84,12 +89,12 @@ class API:
         decode = self.codec.decoder(schema)
         return decode(data) if decode else data
 
-    def spawn_api(self, app: "Flask", decorator: Callable | None = None, *, cors: bool | dict = False,
-                  mock: str | None = None, docs: bool = True) -> list[str]:
-        """Add this API's operations to ``app`` as validated routes (see ``klue.server.spawn_api``)."""
+    def spawn_api(self, app: "Flask", decorator: Callable | None = None, **options: Any) -> list[str]:
+        """Add this API's operations to ``app`` as validated routes; ``options``:
+        ``cors``, ``mock``, ``docs``, ``max_body_size`` (see ``klue.server.spawn_api``)."""
         from .server import spawn_api
 
-        return spawn_api(self, app, decorator, cors=cors, mock=mock, docs=docs)
+        return spawn_api(self, app, decorator, **options)
 
     def _share_model(self, name: str, cls: type) -> None:
         """Use ``cls`` for model ``name`` (``ApiPool.merge``)."""

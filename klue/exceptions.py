@@ -218,6 +218,13 @@ class InvalidResponseError(ClientError):
     code = "INVALID_RESPONSE"
 
 
+class CircuitOpenError(ClientError):
+    """The called host failed too many calls in a row: this one was not sent."""
+
+    status_code = 503
+    code = "CIRCUIT_OPEN"
+
+
 class NoHostError(KlueException):
     """A call was made to an API whose spec has no host and none was given to ``ApiPool.add``."""
 

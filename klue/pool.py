@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Iterable
 
-from .api import API
+from .api import API, DEFAULT_BREAKER
 from .client import RetryPolicy
 from .exceptions import KlueException, MergeApisException
 from .spec import load_spec
@@ -55,16 +55,19 @@ class ApiPool(metaclass=_ApiPoolType):
         do_persist: bool = True,
         local: Any = None,
         retry: RetryPolicy | None = None,
+        circuit_breaker: Any = DEFAULT_BREAKER,
     ) -> API:
         """Load a spec from exactly one of ``yaml_path``, ``yaml_str`` or ``spec_dict``
         and register it as ``name``, replacing any API loaded under that name.
 
         ``local=app`` sends the client's calls into that Flask app, in process
-        (for tests); ``retry`` sets the client's ``RetryPolicy``."""
+        (for tests); ``retry`` sets the client's ``RetryPolicy``;
+        ``circuit_breaker`` its ``CircuitBreaker`` (None: none)."""
         _check_name(name)
         spec = load_spec(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict)
         api = API(name, spec, timeout=timeout, error_callback=error_callback, formats=formats,
-                  host=host, port=port, proto=proto, do_persist=do_persist, local=local, retry=retry)
+                  host=host, port=port, proto=proto, do_persist=do_persist, local=local, retry=retry,
+                  circuit_breaker=circuit_breaker)
         with cls._lock:
             previous = cls._apis.get(name)
             cls._apis[name] = api

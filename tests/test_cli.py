@@ -102,7 +102,7 @@ def klue_serve(*args, env=None, cwd=ROOT):
                             env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_until_up(url, proc, timeout=20):
+def wait_until_up(url, proc, timeout=60):  # generous: CI machines are shared and slow to fork gunicorn
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

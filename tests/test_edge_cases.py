@@ -517,3 +517,36 @@ def test_deeply_nested_spec_is_a_spec_error_not_a_recursion_error():
     text = 'swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths: {}\nx-deep: ' + "[" * 1200 + "]" * 1200
     with pytest.raises(SpecError):
         ApiPool.add("review", yaml_str=text)
+
+
+# =============================================================================
+# Secrets stay out of error bodies and logs
+# =============================================================================
+
+def test_password_and_write_only_values_are_never_echoed(caplog):
+    spec = body_op({"type": "object", "properties": {
+        "password": {"type": "string", "format": "password", "minLength": 12},
+        "pin": {"type": "string", "maxLength": 4, "x-nullable": False},
+    }, "required": ["password"]})
+    c = serve(spec)
+    with caplog.at_level(logging.INFO, logger="klue"):
+        r = c.post("/x", json={"password": "hunter2-secret"[:7]})
+    assert r.status_code == 400
+    assert "hunter2" not in r.get_data(as_text=True) and "hunter2" not in caplog.text
+    assert r.get_json()["errors"][0] == {"in": "body", "name": "password",
+                                         "message": "the value (not shown) fails 'minLength: 12'"}
+
+
+def test_whole_objects_are_not_quoted_in_errors():
+    c = serve(body_op({"type": "array", "items": {"type": "string"}}))
+    r = c.post("/x", json={"token": "abc123", "nested": {"secret": "s"}})
+    assert r.status_code == 400
+    assert "abc123" not in r.get_data(as_text=True)
+    assert r.get_json()["errors"][0]["message"] == "the object is not of type 'array'"
+
+
+def test_access_log_masks_secret_looking_query_values(client, caplog):
+    with caplog.at_level(logging.INFO, logger="klue.access"):
+        client.get("/v1/pets?kind=cat&api_key=s3cr3t&access_token=abc", headers={"Authorization": "Bearer zzz"})
+    assert "kind=cat" in caplog.text and "api_key=***" in caplog.text and "access_token=***" in caplog.text
+    assert "s3cr3t" not in caplog.text and "zzz" not in caplog.text

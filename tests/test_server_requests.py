@@ -4,6 +4,7 @@ import io
 import json
 
 import pytest
+from flask import Flask
 
 
 def error_fields(response):
@@ -262,3 +263,23 @@ def test_missing_file_is_400(client, received):
     r = client.post("/v1/pets/5/photo", data={"caption": "x" * 31, "photo": (io.BytesIO(b"1"), "a.png")})
     assert r.status_code == 400 and error_fields(r) == {("formData", "caption")}
     assert "upload_photo" not in received
+
+
+# -- size limits --------------------------------------------------------------------
+
+def test_body_over_the_limit_is_413_before_the_handler(petstore, received):
+    app = Flask("small")
+    petstore.spawn_api(app, max_body_size=1000)
+    c = app.test_client()
+    r = c.post("/v1/pets", data=json.dumps({"name": "x" * 2000}), content_type="application/json")
+    assert r.status_code == 413 and r.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert "larger than this server accepts" in r.get_json()["detail"]
+    r = c.post("/v1/pets/5/photo", data={"photo": (io.BytesIO(b"x" * 5000), "big.png")})
+    assert r.status_code == 413
+    assert "add_pet" not in received and "upload_photo" not in received
+    assert c.post("/v1/pets", json={"name": "small"}).status_code == 201  # and it keeps serving
+
+
+def test_default_limit_is_10_mib(client):
+    r = client.post("/v1/pets", data=b"[" + b"1," * (5 * 1024 * 1024) + b"1]", content_type="application/json")
+    assert r.status_code == 413

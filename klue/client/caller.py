@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -312,12 +312,21 @@ class Call:
         if caller.send_decorator is not None:
             send = caller.send_decorator(send)
         attempts = _Attempts(send, request.rewind)
-        response = client._transport.send(
-            op.method, url, policy=client._retry, max_attempts=settings.get("max_attempts") or client._retry.max_attempts,
-            force_retry=bool(settings.get("force_retry")), timeout=timeout, send=attempts, **kwargs,
-        )
-        with response:
-            return caller.result(response, op.method, url, attempts.count)
+        breaker, host = client._breaker, urlsplit(url).netloc
+        if breaker is not None:
+            breaker.before(host, op.method, url)
+        failed = True
+        try:
+            response = client._transport.send(
+                op.method, url, policy=client._retry, max_attempts=settings.get("max_attempts") or client._retry.max_attempts,
+                force_retry=bool(settings.get("force_retry")), timeout=timeout, send=attempts, **kwargs,
+            )
+            failed = response.status_code >= 500
+            with response:
+                return caller.result(response, op.method, url, attempts.count)
+        finally:
+            if breaker is not None:
+                breaker.record(host, failed)
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:

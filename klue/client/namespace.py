@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from ..exceptions import NoHostError, SpecError, SpecProblem
 from ..spec.interface import Operation
 from ..spec.loader import pointer_join
+from .breaker import CircuitBreaker
 from .caller import OperationCaller
 from .transport import RetryPolicy, Transport
 
@@ -55,8 +56,10 @@ def client_names(api_name: str, source: str, operations: list[Operation]) -> dic
 class ApiClient:
     """The callers of one API: ``api.client.<name>(*args, **kwargs)`` returns a ``Call``."""
 
-    def __init__(self, api: "API", *, local_app: Any = None, retry: RetryPolicy | None = None, pool_size: int = 32) -> None:
+    def __init__(self, api: "API", *, local_app: Any = None, retry: RetryPolicy | None = None, pool_size: int = 32,
+                 breaker: CircuitBreaker | None = None) -> None:
         self._api = api
+        self._breaker = breaker
         self._operations = client_names(api.name, api.spec.source, api.spec.operations)
         self._callers: dict[str, OperationCaller] = {}
         self._local_app = local_app

@@ -136,7 +136,8 @@ def as_klue_exception(exc: BaseException) -> KlueException:
         return exc
     if isinstance(exc, HTTPException) and exc.code:  # flask.abort(...), werkzeug's own 413...
         cls = _BY_STATUS.get(exc.code, KlueException)
-        error = cls(exc.description or _phrase(exc.code), status_code=exc.code)
+        description = "the request body is larger than this server accepts" if exc.code == 413 else exc.description
+        error = cls(description or _phrase(exc.code), status_code=exc.code)
         if cls is KlueException:
             error.code = re.sub(r"\W+", "_", _phrase(exc.code)).strip("_").upper()
         return error

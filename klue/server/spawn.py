@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import MethodNotAllowed as HTTPMethodNotAllowed
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
@@ -79,7 +79,12 @@ def _decorated(handler: Handler, decorator: Handler | None) -> Handler:
     return decorator(handler) if decorator is not None else handler
 
 
-def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str, str]) -> Callable[..., Any]:
+#: Requests whose body is larger get a 413 (``spawn_api(app, max_body_size=...)``).
+DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
+
+
+def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str, str],
+              max_body_size: int | None = DEFAULT_MAX_BODY_SIZE) -> Callable[..., Any]:
     parser = RequestParser(op, api)
     builder = ResponseBuilder(op, api)
     errors = ErrorRenderer(api)
@@ -89,6 +94,9 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
     def view(**rule_args: str) -> Any:
         started = perf_counter()
         call_id, call_path = open_call(api_name, request.headers)
+        # werkzeug refuses more, bodies and forms alike (413); the app's own limit wins if smaller
+        app_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        request.max_content_length = min(filter(None, (app_limit, max_body_size)), default=None)
         try:
             path_args = {path_names[k]: v for k, v in rule_args.items()}
             args, kwargs = parser.parse(request, path_args)
@@ -97,13 +105,25 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
             response = errors.render(e, op, call_id, mimetype)
         response.headers[CALLER_ID_HEADER] = call_id
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, request.method, request.full_path.rstrip("?"),
+            access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, request.method, loggable_url(request),
                             response.status_code, (perf_counter() - started) * 1000, call_id, call_path)
         return response
 
     view.__name__ = f"{api_name}_{op.operation_id or op.method.lower()}"
     view.__doc__ = op.summary
     return view
+
+
+_SENSITIVE = re.compile(r"pass|secret|token|key|auth|session|signature|credential|cookie", re.IGNORECASE)
+
+
+def loggable_url(req: Any) -> str:
+    """The request's path and query, values of secret-looking parameters masked."""
+    if not req.args:
+        return req.path
+    query = "&".join(f"{name}={'***' if _SENSITIVE.search(name) else value}"
+                     for name, values in req.args.lists() for value in values)
+    return f"{req.path}?{query}"
 
 
 @dataclass
@@ -152,13 +172,15 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
 
 
 def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors: bool | dict = False,
-              mock: str | None = None, docs: bool = True) -> list[str]:
+              mock: str | None = None, docs: bool = True, max_body_size: int | None = DEFAULT_MAX_BODY_SIZE) -> list[str]:
     """Add a route to ``app`` for every bound operation of ``api``; return their endpoint names.
 
     Raises ``UnboundOperationsError`` listing every operation that has neither
     ``x-bind-server`` nor ``x-no-bind-server`` (unless ``mock`` answers it),
     before adding any route. ``mock="missing"`` answers unbound operations with
     examples, ``mock="all"`` every operation; ``docs`` serves the spec and its page.
+    A request body over ``max_body_size`` bytes (10 MiB by default; None: no
+    limit) is refused with a 413 before it is read.
     """
     if mock not in (None, *MOCK_MODES):
         raise ValueError(f"mock must be None, 'missing' or 'all', not {mock!r}")
@@ -177,7 +199,8 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
                 continue
             handler = _decorated(mock_handler(api, op), decorator)
         rule, names = flask_rule(api.spec.base_path, op.path)
-        views.append((rule, f"klue.{api.name}.{op.method}.{op.path}", make_view(api, op, handler, names), op.method))
+        views.append((rule, f"klue.{api.name}.{op.method}.{op.path}",
+                      make_view(api, op, handler, names, max_body_size), op.method))
     if unbound:
         raise UnboundOperationsError(api.name, unbound)
     for rule, endpoint, view, method in views:

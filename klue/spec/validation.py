@@ -97,12 +97,20 @@ def _strings_only(check: Any) -> Any:
 
 
 def _message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "not" and isinstance(error.schema, dict) and error.schema.get(READ_ONLY_MARK):
+    """jsonschema's message, but never quoting a secret or a whole object: error
+    bodies go back to clients and into logs."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "not" and schema.get(READ_ONLY_MARK):
         return "is read-only: the server sets it, a request cannot"
+    if schema.get("format") == "password" or schema.get("writeOnly") is True:
+        return f"the value (not shown) fails '{error.validator}: {error.validator_value}'"
     if error.validator == "format":
         return f"{_short(error.instance)} is not a valid {error.validator_value}"
     if error.validator == "additionalProperties" and error.validator_value is False:
         return error.message.replace("were unexpected", "are not allowed").replace("was unexpected", "is not allowed")
+    if isinstance(error.instance, (dict, list)) and error.validator != "required":
+        kind = "object" if isinstance(error.instance, dict) else "array"
+        return error.message.replace(repr(error.instance), f"the {kind}", 1)
     return error.message
 
 
