@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from .spec.codec import ref_name
+from .spec.schema import primary_type
 from .spec.interface import Operation
 
 try:  # the regular-expression parser behind `re`; renamed in Python 3.11
@@ -73,7 +74,7 @@ class ExampleGenerator:
             branches = [b for b in schema.get(key, ()) if b.get("type") != "null"]
             if branches:
                 return self.generate(branches[0], depth)
-        return self._by_type(schema, _type_of(schema), depth)
+        return self._by_type(schema, primary_type(schema), depth)
 
     def _by_type(self, schema: dict, kind: str | None, depth: int) -> Any:
         if kind == "object" or (kind is None and "properties" in schema):
@@ -96,13 +97,6 @@ class ExampleGenerator:
             for prop, sub in (schema.get("properties") or {}).items()
             if prop in required or depth < MAX_DEPTH
         }
-
-
-def _type_of(schema: dict) -> str | None:
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        return next((t for t in kind if t != "null"), None)
-    return kind
 
 
 def _string(schema: dict) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 from .bravado import Model
 from .formats import FormatRegistry
 from .loader import unescape_pointer_token
+from .schema import primary_type
 from .validation import REQUEST, RESPONSE, has_flag
 
 Convert = Callable[[Any], Any]
@@ -132,7 +133,7 @@ class Codec:
             return self._union_encoder(schema, direction)
         to_wire = self.formats.to_wire(schema.get("format"))
         if to_wire is None:
-            return _integer_to_json if _primary_type(schema) == "integer" else to_json
+            return _integer_to_json if primary_type(schema) == "integer" else to_json
         return lambda value: to_json(to_wire(value)) if value is not None else None
 
     def _object_encoder(self, schema: dict, direction: str | None) -> Convert:
@@ -279,13 +280,6 @@ class Codec:
             return value
 
         return _skip_none(convert_union)
-
-
-def _primary_type(schema: dict) -> Any:
-    types = schema.get("type")
-    if isinstance(types, list):
-        return next((t for t in types if t != "null"), None)
-    return types
 
 
 def _integer_to_json(value: Any) -> Any:

@@ -24,8 +24,8 @@ from .interface import (
     COOKIE, FORM, FORM_MEDIA_TYPES, HEADER, JSON_MEDIA_TYPE, MISSING, PATH, QUERY, Body, Operation, Parameter,
     ResponseSpec, Spec,
 )
-from .loader import pointer_join, unescape_pointer_token
-from .schema import OPENAPI30, OPENAPI31, DEFINITIONS_REF, bravado_form
+from .loader import pointer_join
+from .schema import OPENAPI30, OPENAPI31, bravado_form, primary_type, resolve
 
 PARAM_LOCATIONS = (PATH, QUERY, HEADER, COOKIE)
 _VERSION = re.compile(r"^3\.([01])\.\d+")
@@ -144,18 +144,7 @@ class OpenAPI3Builder(SpecBuilder):
         return "csv"
 
     def _type_of(self, schema: dict) -> str | None:
-        seen = 0
-        while "$ref" in schema and seen < 32:  # a named schema: look at what it names
-            schema = self._named(schema["$ref"])
-            seen += 1
-        kind = schema.get("type")
-        if isinstance(kind, list):
-            kind = next((t for t in kind if t != "null"), None)
-        return kind
-
-    def _named(self, ref: str) -> dict:
-        name = unescape_pointer_token(ref[len(DEFINITIONS_REF):]) if ref.startswith(DEFINITIONS_REF) else ""
-        return self.named.get(name, {})
+        return primary_type(resolve(schema, self.named))
 
     def _request_body(self, op: Operation, raw: Any, at: str, operation: dict) -> None:
         body = self.deref(raw, at)
@@ -190,8 +179,7 @@ class OpenAPI3Builder(SpecBuilder):
         return self.schemas.normalize(schema, pointer_join(at, "schema")) if schema is not None else {}
 
     def _form_parameters(self, op: Operation, schema: dict, at: str, body_required: bool) -> None:
-        while "$ref" in schema:
-            schema = self._named(schema["$ref"])
+        schema = resolve(schema, self.named)
         required = set(schema.get("required") or ())
         for prop, sub in (schema.get("properties") or {}).items():
             is_file = self._type_of(sub) == "string" and sub.get("format") in ("binary", "base64")
