@@ -93,7 +93,7 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
 
     def view(**rule_args: str) -> Any:
         started = perf_counter()
-        call_id, call_path = open_call(api_name, request.headers)
+        call_id, call_path = open_call(api_name, request.environ)
         # werkzeug refuses more, bodies and forms alike (413); the app's own limit wins if smaller
         app_limit = current_app.config.get("MAX_CONTENT_LENGTH")
         request.max_content_length = min(filter(None, (app_limit, max_body_size)), default=None)
@@ -160,7 +160,7 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
         api = state.api_for_path(request.path)
         if api is None:
             return previous(e) if previous else e
-        call_id, _ = open_call(api.name, request.headers)
+        call_id, _ = open_call(api.name, request.environ)
         message = f"{request.method} {request.path}: " + ("no such path" if klue_error is NotFound else "method not allowed")
         response = ErrorRenderer(api).render(klue_error(message), None, call_id)
         response.headers[CALLER_ID_HEADER] = call_id

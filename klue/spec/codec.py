@@ -149,7 +149,8 @@ class Codec:
             if isinstance(value, Model):
                 # A model holds None for every unset property: unset and null look
                 # alike, so None is left out unless the property is required.
-                items = ((k, v) for k, v in value._as_dict(recursive=False).items() if v is not None or k in required)
+                # (Its attribute dict, read directly: _as_dict copies it.)
+                items = ((k, v) for k, v in value._Model__dict.items() if v is not None or k in required)
             elif isinstance(value, dict):
                 items = value.items()
             else:
