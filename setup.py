@@ -46,6 +46,8 @@ setup(
             "gevent>=22",
             "swagger-ui-bundle>=1.1",
             "gunicorn>=21",
+            # tests/test_fuzz.py: property-based fuzzing of spawned APIs
+            "schemathesis>=4.32,<5",
         ],
     },
     classifiers=[

@@ -214,3 +214,9 @@ def test_global_decorator_wraps_x_decorate_server():
     behaviours.order.clear()
     assert app.test_client().post("/api/thing").status_code == 201
     assert behaviours.order == ["global:before", "global:after"]  # no x-decorate-server there
+
+
+def test_no_content_has_the_declared_media_type_not_html(client):
+    returns((None, 204))
+    r = client.delete("/api/nothing")
+    assert r.status_code == 204 and r.data == b"" and r.headers["Content-Type"] == "application/json"

@@ -77,7 +77,9 @@ class ResponseBuilder:
                 raise ResponseValidationError(f"{self.op.label}: a {status} response has no body, but the handler returned one")
             if declared.has_schema:
                 raise ResponseValidationError(f"{self.op.label}: handler returned None for status {status}")
-            response = Response(status=status)
+            # No body, but the operation's declared media type, not Flask's text/html:
+            # clients and conformance checkers trusting the spec expect it.
+            response = Response(status=status, mimetype=self.mimetype)
         else:
             body = declared.encode(result)
             if declared.validate is not None:

@@ -188,6 +188,7 @@ class OpenAPI3Builder(SpecBuilder):
                 name=prop, location=FORM, schema={} if is_file else sub, required=body_required and prop in required,
                 default=sub.get("default", MISSING), collection_format="multi" if kind == "array" else "csv",
                 is_file=is_file, pointer=pointer_join(at, "properties", prop),
+                allow_empty=True,  # allowEmptyValue is about query parameters; "" is a string like any other
             ))
 
     def _responses(self, op: Operation, raw: Any) -> dict[str, ResponseSpec]:

@@ -36,7 +36,10 @@ def delete_pet(pet_id, **headers):
 def upload_photo(pet_id, caption=None, photo=None):
     _record("upload_photo", pet_id=pet_id, caption=caption, photo=photo)
     data = photo.read()
-    return {"caption": caption, "size": len(data), "filename": photo.filename}
+    out = {"size": len(data), "filename": photo.filename}
+    if caption is not None:
+        out["caption"] = caption
+    return out
 
 
 def login(user, remember, scopes):
