@@ -58,7 +58,8 @@ def validate(specs: tuple[str, ...]) -> None:
             failed = True
             click.echo(f"{path}: {e}")
             continue
-        click.echo(f"{path}: ok, Swagger {api.spec.version}, {len(api.spec.operations)} operations, "
+        kind = "Swagger" if api.spec.version == "2.0" else "OpenAPI"
+        click.echo(f"{path}: ok, {kind} {api.spec.version}, {len(api.spec.operations)} operations, "
                    f"{len(list(api.model))} models")
     sys.exit(1 if failed else 0)
 

@@ -32,6 +32,13 @@ def run(*args):
 
 # -- validate --------------------------------------------------------------------------
 
+def test_validate_names_the_openapi_version():
+    code, out = run("validate", spec_path("petstore.openapi3.yaml"), spec_path("zoo.openapi31.yaml"))
+    assert code == 0
+    assert "petstore.openapi3.yaml: ok, OpenAPI 3.0.3, 7 operations, 4 models" in out
+    assert "zoo.openapi31.yaml: ok, OpenAPI 3.1.0, 5 operations, 3 models" in out
+
+
 def test_validate_good_specs():
     code, out = run("validate", spec_path("petstore.yaml"), os.path.join(ROOT, "specs", "gateway.yaml"))
     assert code == 0
