@@ -140,10 +140,12 @@ class Codec:
         properties = self.collect_properties(schema)
         flag = {REQUEST: "readOnly", RESPONSE: "writeOnly"}.get(direction or "")
         left_out = frozenset(k for k, s in properties.items() if flag and has_flag(s, flag))
-        per_prop = {k: self.encoder(s, direction) for k, s in properties.items()}
+        # None: the value's own JSON form will do (plain scalars are passed as they are).
+        per_prop = {k: (None if e is to_json else e) for k, e in
+                    ((k, self.encoder(s, direction)) for k, s in properties.items())}
         required = frozenset(self.collect_required(schema))
         extra_schema = schema.get("additionalProperties")
-        extra = self.encoder(extra_schema, direction) if isinstance(extra_schema, dict) else to_json
+        extra = self.encoder(extra_schema, direction) if isinstance(extra_schema, dict) else None
 
         def encode_object(value: Any) -> Any:
             if isinstance(value, Model):
@@ -155,7 +157,16 @@ class Codec:
                 items = value.items()
             else:
                 return to_json(value)
-            return {k: (None if v is None else per_prop.get(k, extra)(v)) for k, v in items if k not in left_out}
+            out = {}
+            for k, v in items:
+                if k in left_out:
+                    continue
+                convert = per_prop.get(k, extra)
+                if convert is not None:
+                    out[k] = None if v is None else convert(v)
+                else:
+                    out[k] = v if type(v) in _PLAIN else to_json(v)
+            return out
 
         return encode_object
 
@@ -281,6 +292,9 @@ class Codec:
             return value
 
         return _skip_none(convert_union)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _integer_to_json(value: Any) -> Any:
