@@ -56,7 +56,7 @@ def client_names(api_name: str, source: str, operations: list[Operation]) -> dic
 class ApiClient:
     """The callers of one API: ``api.client.<name>(*args, **kwargs)`` returns a ``Call``."""
 
-    def __init__(self, api: "API", *, local_app: Any = None, retry: RetryPolicy | None = None, pool_size: int = 32,
+    def __init__(self, api: "API", *, local_app: Any = None, retry: RetryPolicy | None = None, pool_size: int = 64,
                  breaker: CircuitBreaker | None = None) -> None:
         self._api = api
         self._breaker = breaker

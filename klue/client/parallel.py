@@ -16,7 +16,9 @@ from typing import Any, Callable, Sequence
 
 from .caller import Call
 
-DEFAULT_MAX_WORKERS = 32
+#: Threads for one async_call: one per call up to this. Calls mostly wait on
+#: the network, so a second round (50 calls on 32 threads) costs a whole call time.
+DEFAULT_MAX_WORKERS = 64
 log = logging.getLogger("klue.client")
 
 
