@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 from .api import API, DEFAULT_BREAKER
 from .client import RetryPolicy
 from .exceptions import KlueException, MergeApisException
-from .spec import load_spec
+from .spec import gc_paused, load_spec
 
 _RESERVED = frozenset({"add", "get", "merge", "remove", "clear", "names", "apis"})
 
@@ -64,10 +64,11 @@ class ApiPool(metaclass=_ApiPoolType):
         (for tests); ``retry`` sets the client's ``RetryPolicy``;
         ``circuit_breaker`` its ``CircuitBreaker`` (None: none)."""
         _check_name(name)
-        spec = load_spec(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict)
-        api = API(name, spec, timeout=timeout, error_callback=error_callback, formats=formats,
-                  host=host, port=port, proto=proto, do_persist=do_persist, local=local, retry=retry,
-                  circuit_breaker=circuit_breaker)
+        with gc_paused():  # building the API allocates as much as loading
+            spec = load_spec(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict)
+            api = API(name, spec, timeout=timeout, error_callback=error_callback, formats=formats,
+                      host=host, port=port, proto=proto, do_persist=do_persist, local=local, retry=retry,
+                      circuit_breaker=circuit_breaker)
         with cls._lock:
             previous = cls._apis.get(name)
             cls._apis[name] = api

@@ -249,3 +249,37 @@ def test_broken_external_refs_are_reported(tmp_path):
     assert any(p == "/definitions/Y/$ref" and "cannot read" in r for p, r in found)
     assert any(p == "/definitions/Z/$ref" and "remote $ref" in r for p, r in found)
     assert ("/definitions/W/$ref", "$ref '#/definitions/Nope' does not resolve") in found
+
+
+# -- the garbage collector is paused while loading, and only then ---------------------
+
+def test_loading_pauses_the_collector_and_restores_it(monkeypatch):
+    import gc
+
+    from klue.spec import loader
+    seen = []
+    real_read = loader.read_file
+    monkeypatch.setattr(loader, "read_file", lambda path: (seen.append(gc.isenabled()), real_read(path))[1])
+    assert gc.isenabled()
+    ApiPool.add("paused", yaml_path=spec_path("petstore.yaml"))
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(SpecError):  # a failed load restores it too
+        ApiPool.add("paused", yaml_str="swagger: '2.0'\npaths: 7\n")
+    assert gc.isenabled()
+
+
+def test_loading_leaves_a_disabled_collector_disabled():
+    import gc
+
+    from klue.spec import gc_paused
+    gc.disable()
+    try:
+        ApiPool.add("paused", yaml_path=spec_path("petstore.yaml"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with gc_paused():  # nested pauses re-enable only at the outermost exit
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()

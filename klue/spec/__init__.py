@@ -10,7 +10,7 @@ from typing import Any
 from ..exceptions import SpecError
 from . import openapi3, swagger2
 from .interface import Body, Operation, Parameter, ResponseSpec, Spec
-from .loader import load_document
+from .loader import gc_paused, load_document
 
 
 def _version_module(doc: dict) -> Any:
@@ -28,6 +28,11 @@ def _schema_section(doc: dict) -> tuple[str, ...]:
 
 def load_spec(*, yaml_path: str | None = None, yaml_str: str | None = None, spec_dict: dict | None = None) -> Spec:
     """Load one spec from exactly one source; raises ``SpecError`` listing every problem."""
+    with gc_paused():
+        return _load_spec(yaml_path, yaml_str, spec_dict)
+
+
+def _load_spec(yaml_path: str | None, yaml_str: str | None, spec_dict: dict | None) -> Spec:
     doc, source, problems = load_document(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict, schema_section=_schema_section)
     module = _version_module(doc)
     if module is None:
@@ -37,4 +42,4 @@ def load_spec(*, yaml_path: str | None = None, yaml_str: str | None = None, spec
     return module.build_spec(doc, source, problems)
 
 
-__all__ = ["load_spec", "Spec", "Operation", "Parameter", "Body", "ResponseSpec"]
+__all__ = ["load_spec", "gc_paused", "Spec", "Operation", "Parameter", "Body", "ResponseSpec"]

