@@ -1,7 +1,8 @@
 """Model classes: bravado-core classes built from a spec's definitions.
 
 ``api.model.Pet(name="Rex")`` is a ``bravado_core.model.Model`` subclass
-named after its definition. A definition with ``x-persist: pkg.mod.Class``
+named after its definition (through ``KlueModel``, which makes building and
+reading instances cheap: a handler reads every field of every request). A definition with ``x-persist: pkg.mod.Class``
 gets ``load_from_db`` (on the class) and ``save_to_db`` (on instances) that
 forward to ``Class``.
 
@@ -14,7 +15,7 @@ from typing import Any, Iterator
 
 from .exceptions import BindingError
 from .importing import import_object
-from .spec.bravado import BravadoSpec, create_model_type, is_object, quiet_bravado
+from .spec.bravado import BravadoSpec, Model, create_model_type, is_object, quiet_bravado
 from .spec.loader import escape_pointer_token
 
 
@@ -47,9 +48,73 @@ def build_model_classes(definitions: dict[str, Any], context: dict[str, Any] | N
         bravado_spec = BravadoSpec(document, config=config)
         for name, schema in document["definitions"].items():
             if isinstance(schema, dict) and is_object(bravado_spec, schema):
-                bravado_spec.definitions[name] = create_model_type(
-                    bravado_spec, name, schema, json_reference="#/definitions/" + escape_pointer_token(name))
+                bravado_spec.definitions[name] = KlueModel.prepare(create_model_type(
+                    bravado_spec, name, schema, bases=(KlueModel,),
+                    json_reference="#/definitions/" + escape_pointer_token(name)))
     return dict(bravado_spec.definitions)
+
+
+#: Where bravado-core's Model keeps an instance's values (a slot).
+_set_values = Model.__dict__["_Model__dict"].__set__
+
+
+class KlueModel(Model):
+    """bravado-core's ``Model``, behaving the same, at a fraction of the cost.
+
+    bravado-core builds an instance by checking and copying each property in
+    Python (~5 us a model) and reads ``pet.name`` through ``__getattr__``
+    after a failed normal lookup (~0.6 us). Here each declared property is a
+    class-level accessor (~0.1 us) and building is two dict operations. The
+    values still live where bravado-core keeps them, so its functions
+    (``_as_dict``, marshalling, equality) work on these instances unchanged."""
+
+    __slots__ = ()
+    _klue_fields: tuple[str, ...] = ()
+    _klue_field_set: frozenset[str] = frozenset()
+    _klue_closed = False  # additionalProperties: false
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._klue_fill(kwargs)
+
+    @classmethod
+    def _from_dict(cls, dct: Any) -> Any:
+        model = object.__new__(cls)
+        model._klue_fill(dct)
+        return model
+
+    def _klue_fill(self, values: Any) -> None:
+        cls = type(self)
+        if cls._klue_closed and not cls._klue_field_set.issuperset(values):
+            extra = sorted(set(values) - cls._klue_field_set)
+            raise AttributeError(f"Model {cls!r} does not have attributes for: {extra}")
+        # Unset properties hold None, as in bravado-core (include_missing_properties).
+        fields = dict.fromkeys(cls._klue_fields)
+        fields.update(values)
+        _set_values(self, fields)
+
+    @staticmethod
+    def prepare(cls: type) -> type:
+        """Record ``cls``'s properties and give each one an accessor, unless
+        the name is taken by a method (which then wins, as in bravado-core)."""
+        fields = tuple(cls._properties)  # type: ignore[attr-defined]
+        type.__setattr__(cls, "_klue_fields", fields)
+        type.__setattr__(cls, "_klue_field_set", frozenset(fields))
+        type.__setattr__(cls, "_klue_closed", cls._model_spec.get("additionalProperties") is False)  # type: ignore[attr-defined]
+        for field in fields:
+            if field.isidentifier() and not hasattr(cls, field):
+                type.__setattr__(cls, field, _accessor(field))
+        return cls
+
+
+def _accessor(field: str) -> property:
+    def get(self: Any) -> Any:
+        try:
+            return self._Model__dict[field]
+        except KeyError:  # deleted additional property... or a declared one never is
+            raise AttributeError(f"type object {type(self).__name__!r} has no attribute {field!r}") from None
+
+    get.__name__ = field
+    return property(get, doc=f"The '{field}' property.")
 
 
 _KEPT_EXTENSIONS = ("x-nullable",)

@@ -28,6 +28,35 @@ def test_models_are_bravado_classes_named_after_definitions(petstore):
     assert "Pet" in petstore.model and "Tag" in list(petstore.model)
 
 
+def test_model_instances_behave_as_bravado_core_ones():
+    """klue's faster construction and accessors keep bravado-core's behaviour."""
+    from bravado_core.model import Model as BravadoModel
+    api = ApiPool.add("m", spec_dict=spec_with({
+        "Open": {"type": "object", "properties": {"a": {"type": "string"}, "with-dash": {"type": "integer"},
+                                                  "_as_dict": {"type": "string"}}},
+        "Closed": {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "string"}}},
+    }))
+    Open, Closed = api.model.Open, api.model.Closed
+    x = Open(a="1", extra=[1])
+    assert x.a == "1" and x["with-dash"] is None and getattr(x, "with-dash") is None and x.extra == [1]
+    assert list(x) == ["a", "with-dash", "_as_dict", "extra"] and "extra" in x
+    assert callable(x._as_dict) and x._as_dict() == {"a": "1", "with-dash": None, "_as_dict": None, "extra": [1]}
+    x.a = "2"
+    x["with-dash"] = 3
+    assert x.a == "2" and x._as_dict()["with-dash"] == 3
+    del x.a, x.extra  # a declared property goes back to None; an additional one goes
+    assert x.a is None and "extra" not in x
+    with pytest.raises(AttributeError, match="has no attribute 'extra'"):
+        x.extra
+    assert Open._from_dict({"a": "z", "more": 1}) == Open(a="z", more=1)
+    assert isinstance(Open(), BravadoModel) and not isinstance(Open(), Closed)
+    assert Closed(a="k").a == "k"
+    with pytest.raises(AttributeError, match=r"does not have attributes for: \['b', 'c'\]"):
+        Closed(a="k", c=1, b=2)
+    with pytest.raises(AttributeError, match="does not have attributes"):
+        Closed._from_dict({"b": 1})
+
+
 def test_unknown_model_names_the_known_ones(petstore):
     with pytest.raises(AttributeError, match="no model 'Dog'.*Owner, Pet, Tag"):
         petstore.model.Dog
