@@ -1,0 +1,106 @@
+"""SchemaValidator: which engine runs, the fallbacks, and filling declared defaults."""
+import pytest
+
+from klue.exceptions import ValidationError
+from klue.spec.formats import FormatRegistry
+from klue.spec.validation import SchemaValidator, ValidatorCache, default_filler
+
+DEFINITIONS = {
+    "Line": {"type": "object", "required": ["sku"],
+             "properties": {"sku": {"type": "string", "pattern": "^[A-Z]{3}$"}, "qty": {"type": "integer", "default": 1}}},
+    "Tree": {"type": "object", "properties": {"label": {"type": "string", "default": "leaf"},
+                                              "children": {"type": "array", "items": {"$ref": "#/definitions/Tree"}}}},
+}
+
+
+def validator(schema, **kwargs):
+    return SchemaValidator(schema, DEFINITIONS, FormatRegistry(), **kwargs)
+
+
+def reasons(v, value):
+    with pytest.raises(ValidationError) as e:
+        v.validate(value, "body")
+    return [(err.name, err.message) for err in e.value.errors]
+
+
+def test_the_compiled_rust_engine_runs_for_ordinary_schemas():
+    """A jsonschema-rs release with another API would silently fall back to the
+    slower Python engine: this catches it."""
+    v = validator({"type": "array", "items": {"$ref": "#/definitions/Line"}})
+    assert v._rust is not None and v._python is None
+    assert v.validate([{"sku": "ABC"}], "body") == [{"sku": "ABC"}]
+    assert reasons(v, [{"sku": "abc"}]) == [("[0].sku", "'abc' does not match '^[A-Z]{3}$'")]
+    cache = ValidatorCache(DEFINITIONS, FormatRegistry())
+    assert cache.get({"$ref": "#/definitions/Tree"}) is cache.get({"$ref": "#/definitions/Tree"})
+
+
+def test_a_pattern_only_python_reads_falls_back_to_the_python_engine():
+    v = validator({"type": "string", "pattern": r"^a\Z"})  # \Z: not a regex to Rust
+    assert v._rust is None and v._python is not None  # compiled when built, not on a request
+    assert v.validate("a", "query", "q") == "a"
+    assert reasons(v, "ab") == [("", "'ab' does not match '^a\\\\Z'")]
+
+
+def test_values_rust_cannot_read_are_judged_by_the_python_engine():
+    v = validator({"type": "object", "additionalProperties": {"type": "integer"}})
+    assert v.is_valid({1: 2}) and not v.is_valid({1: "x"})
+    assert v.validate({"a": 2**80}, "body") == {"a": 2**80}  # beyond 64 bits
+
+
+def test_formats_are_klue_s_not_the_engine_s():
+    """Only the formats klue defines (and 'regex', as before) are checked."""
+    v = validator({"type": "object", "properties": {
+        "t": {"type": "string", "format": "time"}, "r": {"type": "string", "format": "regex"},
+        "d": {"type": "string", "format": "date"}, "u": {"type": "string", "format": "uuid"}}})
+    assert v.is_valid({"t": "not a time", "r": "^a+$", "d": "2020-02-29", "u": "0" * 8 + "-0000-0000-0000-" + "0" * 12})
+    assert not v.is_valid({"d": "2021-02-29"}) and not v.is_valid({"u": "nope"})
+    # jsonschema (which explains) has no 'regex' check: the fast engine's reason is given
+    assert reasons(v, {"r": "("}) == [("r", '"(" is not a "regex"')]
+
+
+def test_values_nested_deeper_than_python_can_explain_are_still_judged():
+    deep = "x"
+    for _ in range(3000):
+        deep = [deep]
+    v = validator({"type": "array", "items": {"type": "array"}})
+    assert v.is_valid(deep)
+    with pytest.raises(ValidationError):
+        v.validate([deep, 5], "body")
+
+
+# -- declared defaults --------------------------------------------------------------------
+
+def test_defaults_are_filled_at_every_depth_and_never_shared():
+    schema = {"type": "object", "properties": {
+        "lines": {"type": "array", "items": {"$ref": "#/definitions/Line"}},
+        "tags": {"type": "array", "default": ["new"]},
+        "tree": {"anyOf": [{"$ref": "#/definitions/Tree"}, {"type": "null"}]},  # a nullable ref
+        "extra": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Line"}},
+        "both": {"allOf": [{"$ref": "#/definitions/Line"}, {"properties": {"note": {"default": ""}}}]},
+    }}
+    v = validator(schema, fill_defaults=True)
+    value = {"lines": [{"sku": "ABC"}, {"sku": "DEF", "qty": 3}], "tree": {"children": [{}, {"label": "x"}]},
+             "extra": {"k": {"sku": "GHI"}}, "both": {"sku": "JKL"}}
+    assert v.validate(value, "body") == {
+        "lines": [{"sku": "ABC", "qty": 1}, {"sku": "DEF", "qty": 3}],
+        "tree": {"label": "leaf", "children": [{"label": "leaf"}, {"label": "x"}]},
+        "extra": {"k": {"sku": "GHI", "qty": 1}}, "both": {"sku": "JKL", "qty": 1, "note": ""},
+        "tags": ["new"],
+    }
+    again = v.validate({"tree": None}, "body")
+    assert again == {"tree": None, "tags": ["new"]} and again["tags"] is not value["tags"]
+    assert validator(schema).validate({}, "body") == {}  # only request bodies get defaults
+
+
+def test_invalid_values_get_no_defaults_and_schemas_without_any_get_no_filler():
+    v = validator({"$ref": "#/definitions/Line"}, fill_defaults=True)
+    value = {"sku": 5}
+    with pytest.raises(ValidationError):
+        v.validate(value, "body")
+    assert value == {"sku": 5}
+    assert default_filler({"type": "object", "properties": {"a": {"type": "string"}}}, DEFINITIONS) is None
+    assert default_filler({"oneOf": [{"$ref": "#/definitions/Line"}, {"$ref": "#/definitions/Tree"}]}, DEFINITIONS) is None
+    fill = default_filler({"type": "array", "items": [{"type": "string"}, {"$ref": "#/definitions/Line"}]}, DEFINITIONS)
+    value = ["a", {"sku": "X"}, {"sku": "Y"}]
+    fill(value)
+    assert value == ["a", {"sku": "X", "qty": 1}, {"sku": "Y"}]  # tuple items: by position only
