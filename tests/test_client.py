@@ -319,3 +319,59 @@ def test_timeout_given_to_add_is_the_default(faults):
 def test_unknown_call_option_is_a_type_error(petstore):
     with pytest.raises(TypeError, match="unknown call option.*retries"):
         petstore.client.getPet(pet_id=1).call(retries=3)
+
+
+# -- request bodies: sent as given when they are already valid JSON -------------------------
+
+SENT_BODY_SPEC = {
+    "swagger": "2.0", "info": {"title": "sent", "version": "1"},
+    "definitions": {"Order": {"type": "object", "properties": {
+        "n": {"type": "integer"}, "when": {"type": "string", "format": "date-time"},
+        "code": {"type": "string", "format": "shout"}, "id": {"type": "integer", "readOnly": True},
+        "lines": {"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}}}}}}},
+    "paths": {"/orders": {"post": {"operationId": "send", "parameters": [
+        {"in": "body", "name": "body", "required": True, "schema": {"$ref": "#/definitions/Order"}}],
+        "responses": {"204": {"description": "ok"}}}}},
+}
+
+
+@pytest.fixture
+def sent_bodies():
+    bodies = []
+    app = Flask("sent")
+    app.post("/orders")(lambda: (bodies.append(__import__("flask").request.get_data()), ("", 204))[1])
+    with live(app) as server:
+        yield bodies, server
+
+
+@pytest.mark.parametrize("formats, body, sent", [
+    # valid JSON as given: sent byte for byte as JSON, unicode kept
+    ((), {"n": 2, "lines": [{"sku": "é"}], "when": "2020-01-02T03:04:05Z"},
+     '{"n":2,"lines":[{"sku":"é"}],"when":"2020-01-02T03:04:05Z"}'),
+    # not JSON yet: encoded first
+    ((), {"n": 2.0, "when": dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)},
+     '{"n":2,"when":"2020-01-02T03:04:05+00:00"}'),
+    ((), {"n": 1, "lines": ({"sku": "a"},)}, '{"n":1,"lines":[{"sku":"a"}]}'),
+    # a user format's to_wire always runs, even on text
+    ("shout", {"code": "abc"}, '{"code":"ABC"}'),
+])
+def test_request_bodies_are_encoded_only_when_needed(sent_bodies, formats, body, sent):
+    from bravado_core.formatter import SwaggerFormat
+    bodies, server = sent_bodies
+    shout = SwaggerFormat(format="shout", to_wire=str.upper, to_python=str, validate=lambda v: None, description="")
+    api = ApiPool.add("sent", spec_dict=SENT_BODY_SPEC, host=server.url, formats=[shout] if formats else [])
+    assert api.client.send(body).call() is None
+    assert bodies == [sent.encode("utf-8")]
+
+
+def test_request_bodies_invalid_once_encoded_are_refused(sent_bodies):
+    bodies, server = sent_bodies
+    api = ApiPool.add("sent", spec_dict=SENT_BODY_SPEC, host=server.url)
+    with pytest.raises(ValidationError, match="body field 'n': 'x' is not of type 'integer'"):
+        api.client.send({"n": "x"}).call()
+    with pytest.raises(ValidationError, match="cannot be sent as JSON"):
+        api.client.send({"n": 1, "lines": [{"sku": "a", "extra": float("nan")}]}).call()
+    assert bodies == []
+    # a read-only field (a model fetched from the server, sent back) is dropped, as the encoder does
+    api.client.send({"id": 3, "n": 1}).call()
+    assert bodies == [b'{"n":1}']

@@ -20,7 +20,7 @@ from ..exceptions import ClientError, FieldError, InvalidResponseError, RemoteEr
 from ..importing import import_object
 from ..spec.interface import BODY, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
 from ..spec.validation import REQUEST, RESPONSE
-from ..wire import loads_json
+from ..wire import dump_json, loads_json
 from .transport import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
@@ -129,7 +129,12 @@ class OperationCaller:
         self.body = op.body
         if op.body is not None:
             self.encode_body = api.codec.encoder(op.body.schema, REQUEST)
-            self.validate_body = api.validators.get(op.body.schema, direction=REQUEST).validate
+            body_validator = api.validators.get(op.body.schema, direction=REQUEST)
+            self.validate_body = body_validator.validate
+            # A body that validates as it is, JSON types only, is sent as it is:
+            # the encoder would give it back unchanged (readOnly fields, which it
+            # drops, fail validation; formats' to_wire keep strings).
+            self.body_is_final = body_validator.accepts_as_is if api.formats.wire_text_is_final() else None
         self.responses = {
             status: _ResponseDecoder(api.validators.get(r.schema, direction=RESPONSE).validate, api.codec.decoder(r.schema))
             if r.schema is not None else _ResponseDecoder(None, None)
@@ -184,10 +189,16 @@ class OperationCaller:
             errors.append(FieldError(BODY, self.body.name, f"a {self.body.media_types[0]} body is bytes or text, "
                                      f"not {type(args[0]).__name__}"))
             return None
+        if self.body_is_final is not None:
+            try:
+                if self.body_is_final(args[0]):
+                    return dump_json(args[0])  # TypeError for a model, a date...: encoded below
+            except (TypeError, ValueError, RecursionError):
+                pass
         data = self.encode_body(args[0])
         try:
             self.validate_body(data, BODY, "")
-            return json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
+            return dump_json(data)
         except ValidationError as e:
             errors.extend(e.errors)
         except (TypeError, ValueError) as e:  # NaN, infinity, objects JSON has no form for

@@ -124,6 +124,12 @@ class FormatRegistry:
     def checks(self) -> dict[str, Check]:
         return {name: f.check for name, f in self.formats.items() if f.check}
 
+    def wire_text_is_final(self) -> bool:
+        """True when every format leaves a string as it is on the way out (the
+        built-ins do; a user's ``to_wire`` may not), so a body that already
+        validates as JSON needs no encoding."""
+        return all(f.to_wire is None or BUILTIN_FORMATS.get(name) == f for name, f in self.formats.items())
+
     def to_python(self, name: str | None) -> Convert | None:
         f = self.formats.get(name) if name else None
         return f.to_python if f else None

@@ -77,6 +77,16 @@ class SchemaValidator:
             return False
         return True
 
+    def accepts_as_is(self, value: Any) -> bool:
+        """True when the compiled engine finds ``value`` valid as it is; False
+        also when it cannot tell (types JSON lacks, no compiled engine)."""
+        if self._rust is None:
+            return False
+        try:
+            return self._rust.is_valid(value)
+        except (ValueError, TypeError, OverflowError):
+            return False
+
     def validate(self, value: Any, location: str, name: str = "") -> Any:
         """Return ``value`` (defaults filled) or raise ``ValidationError`` naming each bad field."""
         try:
