@@ -195,6 +195,8 @@ class RequestParser:
         self.files = [ParameterReader(p, api) for p in op.parameters if p.is_file]
         self.form_types = tuple(t for t in op.consumes if t in FORM_MEDIA_TYPES) if op.form_parameters else ()
         self.body = op.body
+        #: Whether requests' bodies are read at all (a body or form parameters).
+        self.reads_body = op.body is not None or bool(op.form_parameters)
         if op.body is not None:
             self.body_media = op.body.media_types
             self.body_validate = api.validators.get(op.body.schema, fill_defaults=True, direction=REQUEST).validate

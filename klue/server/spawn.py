@@ -90,22 +90,25 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
     errors = ErrorRenderer(api)
     mimetype = pick_mimetype(op.produces)
     api_name = api.name
+    reads_body = parser.reads_body
 
     def view(**rule_args: str) -> Any:
         started = perf_counter()
-        call_id, call_path = open_call(api_name, request.environ)
-        # werkzeug refuses more, bodies and forms alike (413); the app's own limit wins if smaller
-        app_limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        request.max_content_length = min(filter(None, (app_limit, max_body_size)), default=None)
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not ten
+        call_id, call_path = open_call(api_name, req.environ)
+        if reads_body:
+            # werkzeug refuses more, bodies and forms alike (413); the app's own limit wins if smaller
+            app_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            req.max_content_length = min(filter(None, (app_limit, max_body_size)), default=None)
         try:
             path_args = {path_names[k]: v for k, v in rule_args.items()}
-            args, kwargs = parser.parse(request, path_args)
+            args, kwargs = parser.parse(req, path_args)
             response = builder.build(handler(*args, **kwargs))
         except Exception as e:  # every failure becomes a JSON error, never a traceback
             response = errors.render(e, op, call_id, mimetype)
         response.headers[CALLER_ID_HEADER] = call_id
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, request.method, loggable_url(request),
+            access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, req.method, loggable_url(req),
                             response.status_code, (perf_counter() - started) * 1000, call_id, call_path)
         return response
 
