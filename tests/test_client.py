@@ -375,3 +375,24 @@ def test_request_bodies_invalid_once_encoded_are_refused(sent_bodies):
     # a read-only field (a model fetched from the server, sent back) is dropped, as the encoder does
     api.client.send({"id": 3, "n": 1}).call()
     assert bodies == [b'{"n":1}']
+
+
+# -- the environment's proxy settings -------------------------------------------------------
+
+def test_environment_proxies_are_honoured_and_read_once_per_host(monkeypatch, sent_bodies):
+    bodies, proxy = sent_bodies  # the live server plays the proxy: it serves absolute-URI requests
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    api = ApiPool.add("sent", spec_dict=SENT_BODY_SPEC, host="http://api.klue-test.invalid", retry=FAST)
+    api.client.send({"n": 1}).call()
+    api.client.send({"n": 2}).call()  # through the proxy again, settings kept for the host
+    assert bodies == [b'{"n":1}', b'{"n":2}']
+    session = api.client._transport.session
+    assert list(session._environment) == [("http", "api.klue-test.invalid")]
+    # NO_PROXY is read for a host not called before
+    monkeypatch.setenv("NO_PROXY", "other.klue-test.invalid")
+    other = ApiPool.add("other", spec_dict=SENT_BODY_SPEC, host="http://other.klue-test.invalid", retry=FAST)
+    with pytest.raises(CallConnectionError):
+        other.client.send({"n": 3}).call()
+    assert len(bodies) == 2

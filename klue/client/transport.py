@@ -13,6 +13,11 @@ Waits between attempts grow exponentially with full jitter. ``Retry-After``
 is honoured; when it asks for more than ``RetryPolicy.max_retry_after``, the
 answer is returned at once rather than retried early. Redirects are not
 followed: a 3xx is the answer.
+
+The environment's proxy and CA bundle settings (``HTTP_PROXY``,
+``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``...) are read on the
+first call to each host and kept, as httpx reads them when a client is made:
+requests reads them on every call, ~0.15 ms of CPU, more than klue's own work.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from io import BytesIO
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
@@ -83,12 +89,35 @@ def _never_reached_server(error: requests.RequestException) -> bool:
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError, ConnectionRefusedError))
 
 
+class _Session(requests.Session):
+    """A ``requests.Session`` that reads the environment's settings once per host."""
+
+    #: Hosts whose settings are kept; past this, the table starts again.
+    MAX_HOSTS = 256
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        if proxies or stream is not None or verify is not None or cert is not None or not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        settings = self._environment.get(key)
+        if settings is None:
+            if len(self._environment) >= self.MAX_HOSTS:
+                self._environment.clear()
+            settings = self._environment[key] = super().merge_environment_settings(url, {}, None, None, None)
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 class Transport:
     """The session of one API and the retry loop around it."""
 
     def __init__(self, api_name: str, pool_size: int = 32, local_app: Any = None) -> None:
         self.api_name = api_name
-        self.session = requests.Session()
+        self.session = _Session()
         # One session serves every caller of the API: a cookie one user's call
         # received must never travel with another's.
         self.session.cookies.set_policy(_NoCookies())
