@@ -104,3 +104,16 @@ def test_invalid_values_get_no_defaults_and_schemas_without_any_get_no_filler():
     value = ["a", {"sku": "X"}, {"sku": "Y"}]
     fill(value)
     assert value == ["a", {"sku": "X", "qty": 1}, {"sku": "Y"}]  # tuple items: by position only
+
+
+def test_validators_carry_only_the_definitions_their_schema_reaches():
+    definitions = {**DEFINITIONS, "a/b~c": {"type": "object", "properties": {"line": {"$ref": "#/definitions/Line"}}},
+                   "Unused": {"type": "string", "format": "time"}}
+    cache = ValidatorCache(definitions, FormatRegistry())
+    assert cache.get({"type": "integer"})._root["definitions"] == {}
+    escaped = cache.get({"type": "array", "items": {"$ref": "#/definitions/a~1b~0c"}})
+    assert set(escaped._root["definitions"]) == {"a/b~c", "Line"}
+    assert escaped.validate([{"line": {"sku": "ABC"}}], "body") and not escaped.is_valid([{"line": {"sku": 1}}])
+    assert set(cache.get({"$ref": "#/definitions/Tree"})._root["definitions"]) == {"Tree"}  # recursive
+    assert set(cache.get({"$ref": "#/definitions/Line/properties/sku"})._root["definitions"]) == {"Line"}
+    assert cache._index.reachable({"$ref": "#/parameters/x"}) is None  # elsewhere: every definition is kept

@@ -15,13 +15,14 @@ import copy
 import json
 import re
 import warnings
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import fastjsonschema
 import jsonschema
 
 from ..exceptions import FieldError, ValidationError
 from .formats import FormatRegistry
+from .loader import unescape_pointer_token
 
 try:
     import jsonschema_rs
@@ -171,18 +172,19 @@ def _is_python_regex(value: str) -> bool:
 
 def named_formats(node: Any) -> set[str]:
     """Every ``format`` a schema (and what it contains) names."""
-    found: set[str] = set()
+    return {m["format"] for m in _mappings(node) if isinstance(m.get("format"), str)}
+
+
+def _mappings(node: Any) -> Iterator[dict]:
+    """Every mapping in a JSON tree (without recursion: specs nest deep)."""
     stack = [node]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            fmt = item.get("format")
-            if isinstance(fmt, str):
-                found.add(fmt)
+            yield item
             stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
         elif isinstance(item, list):
             stack.extend(v for v in item if isinstance(v, (dict, list)))
-    return found
 
 
 # -- declared defaults -------------------------------------------------------------------
@@ -213,7 +215,7 @@ class _DefaultFillers:
             return None
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith(_REF):
-            return self._ref(ref[len(_REF):].replace("~1", "/").replace("~0", "~"))
+            return self._ref(unescape_pointer_token(ref[len(_REF):]))
         parts = [f for f in (self._object(schema), self._items(schema), *map(self.build, schema.get("allOf", ())),
                              self._union(schema)) if f is not None]
         if not parts:
@@ -377,7 +379,7 @@ class ValidatorCache:
         self.formats = formats
         self._views: dict[str | None, dict] = {None: definitions}
         self._flags = any(f in json.dumps(definitions) for f in ('"readOnly"', '"writeOnly"'))
-        self._format_names: set[str] | None = None  # walked on first use: specs can be megabytes
+        self._index = _DefinitionIndex(definitions)
         self._cache: dict[tuple[str, bool, str | None], SchemaValidator] = {}
 
     def get(self, schema: dict, *, fill_defaults: bool = False, direction: str | None = None) -> SchemaValidator:
@@ -388,22 +390,73 @@ class ValidatorCache:
                 schema, definitions = directional(schema, direction), self._view(direction)
             else:
                 definitions = self._views[None]
+            # Only the definitions the schema reaches: compiling a scalar
+            # parameter's validator with Stripe's 1,300 definitions took 25 ms.
+            names = self._index.reachable(schema)
+            if names is not None:
+                definitions = {n: definitions[n] for n in names}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 validator = SchemaValidator(schema, definitions, self.formats, fill_defaults=fill_defaults,
-                                            format_names=self._known_format_names() | named_formats(schema))
+                                            format_names=self._index.formats(names) | named_formats(schema))
             self._cache[key] = validator
         return validator
-
-    def _known_format_names(self) -> set[str]:
-        if self._format_names is None:
-            self._format_names = named_formats(self._views[None])
-        return self._format_names
 
     def _view(self, direction: str) -> dict:
         if direction not in self._views:
             self._views[direction] = {n: directional(s, direction) for n, s in self._views[None].items()}
         return self._views[direction]
+
+
+class _DefinitionIndex:
+    """Which definitions each definition refers to, and which formats it
+    names, each found once (specs can be megabytes)."""
+
+    def __init__(self, definitions: dict) -> None:
+        self.definitions = definitions
+        self._refs: dict[str, set[str] | None] = {}
+        self._formats: dict[str, set[str]] = {}
+
+    def reachable(self, schema: Any) -> set[str] | None:
+        """Names of the definitions ``schema`` reaches, or None (all of them)
+        when it refers somewhere else than ``#/definitions/<Name>``."""
+        direct = _definition_refs(schema)
+        if direct is None:
+            return None
+        seen: set[str] = set()
+        stack = list(direct)
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in self.definitions:
+                continue
+            seen.add(name)
+            if name not in self._refs:
+                self._refs[name] = _definition_refs(self.definitions[name])
+            refs = self._refs[name]
+            if refs is None:
+                return None
+            stack.extend(refs)
+        return seen
+
+    def formats(self, names: Iterable[str] | None) -> set[str]:
+        found: set[str] = set()
+        for name in self.definitions if names is None else names:
+            if name not in self._formats:
+                self._formats[name] = named_formats(self.definitions[name])
+            found |= self._formats[name]
+        return found
+
+
+def _definition_refs(node: Any) -> set[str] | None:
+    """Definition names referred to in ``node`` (None if a ref points elsewhere)."""
+    found: set[str] = set()
+    for mapping in _mappings(node):
+        ref = mapping.get("$ref")
+        if isinstance(ref, str):
+            if not ref.startswith(_REF):
+                return None
+            found.add(unescape_pointer_token(ref[len(_REF):].split("/", 1)[0]))
+    return found
 
 
 class _Metaschema:
