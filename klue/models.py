@@ -82,6 +82,10 @@ class KlueModel(Model):
         model._klue_fill(dct)
         return model
 
+    def __copy__(self) -> Any:
+        # bravado-core's Model has none: copy.copy recursed through __getattr__ forever.
+        return type(self)._from_dict(self._Model__dict)
+
     def _klue_fill(self, values: Any) -> None:
         cls = type(self)
         if cls._klue_closed and not cls._klue_field_set.issuperset(values):

@@ -1,4 +1,5 @@
 """Model classes, model_to_json/json_to_model, x-persist, merge and user formats."""
+import copy
 import datetime as dt
 import json
 
@@ -49,6 +50,8 @@ def test_model_instances_behave_as_bravado_core_ones():
     with pytest.raises(AttributeError, match="has no attribute 'extra'"):
         x.extra
     assert Open._from_dict({"a": "z", "more": 1}) == Open(a="z", more=1)
+    shallow, deep = copy.copy(x), copy.deepcopy(x)
+    assert shallow == x == deep and shallow is not x and shallow._Model__dict is not x._Model__dict
     assert isinstance(Open(), BravadoModel) and not isinstance(Open(), Closed)
     assert Closed(a="k").a == "k"
     with pytest.raises(AttributeError, match=r"does not have attributes for: \['b', 'c'\]"):
