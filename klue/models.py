@@ -11,7 +11,7 @@ filters the DeprecationWarnings jsonschema raises for it.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .exceptions import BindingError
 from .importing import import_object
@@ -71,6 +71,7 @@ class KlueModel(Model):
     __slots__ = ()
     _klue_fields: tuple[str, ...] = ()
     _klue_field_set: frozenset[str] = frozenset()
+    _klue_template: dict[str, None] = {}  # every property, None: an instance's values start as a copy
     _klue_closed = False  # additionalProperties: false
 
     def __init__(self, **kwargs: Any) -> None:
@@ -82,6 +83,27 @@ class KlueModel(Model):
         model._klue_fill(dct)
         return model
 
+    @classmethod
+    def _klue_decoder(cls, convert_fields: Callable[[dict], None] | None = None) -> Callable[[Any], Any]:
+        """A function from a decoded JSON object to an instance (anything else
+        passes through), in one call: a request builds one per object it holds.
+        ``convert_fields`` converts property values in place (nested models...)."""
+        new, template = object.__new__, cls._klue_template
+
+        def decode(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return value
+            if cls._klue_closed and not cls._klue_field_set.issuperset(value):
+                cls._klue_refuse(value)
+            fields = template | value  # unset properties hold None, as in bravado-core
+            if convert_fields is not None:
+                convert_fields(fields)
+            model = new(cls)
+            _set_values(model, fields)
+            return model
+
+        return decode
+
     def __copy__(self) -> Any:
         # bravado-core's Model has none: copy.copy recursed through __getattr__ forever.
         return type(self)._from_dict(self._Model__dict)
@@ -89,12 +111,14 @@ class KlueModel(Model):
     def _klue_fill(self, values: Any) -> None:
         cls = type(self)
         if cls._klue_closed and not cls._klue_field_set.issuperset(values):
-            extra = sorted(set(values) - cls._klue_field_set)
-            raise AttributeError(f"Model {cls!r} does not have attributes for: {extra}")
+            cls._klue_refuse(values)
         # Unset properties hold None, as in bravado-core (include_missing_properties).
-        fields = dict.fromkeys(cls._klue_fields)
-        fields.update(values)
-        _set_values(self, fields)
+        _set_values(self, {**cls._klue_template, **values})
+
+    @classmethod
+    def _klue_refuse(cls, values: Any) -> None:
+        extra = sorted(set(values) - cls._klue_field_set)
+        raise AttributeError(f"Model {cls!r} does not have attributes for: {extra}")
 
     @staticmethod
     def prepare(cls: type) -> type:
@@ -103,6 +127,7 @@ class KlueModel(Model):
         fields = tuple(cls._properties)  # type: ignore[attr-defined]
         type.__setattr__(cls, "_klue_fields", fields)
         type.__setattr__(cls, "_klue_field_set", frozenset(fields))
+        type.__setattr__(cls, "_klue_template", dict.fromkeys(fields))
         type.__setattr__(cls, "_klue_closed", cls._model_spec.get("additionalProperties") is False)  # type: ignore[attr-defined]
         for field in fields:
             if field.isidentifier() and not hasattr(cls, field):

@@ -86,6 +86,29 @@ def test_json_to_model_validates(petstore):
         petstore.json_to_model("Dog", {})
 
 
+def test_json_to_model_builds_nested_models_and_leaves_the_input_alone():
+    api = ApiPool.add("m", spec_dict=spec_with({
+        "Tag": {"type": "object", "properties": {"label": {"type": "string"}}},
+        "Pet": {"type": "object", "properties": {
+            "name": {"type": "string"}, "born": {"type": "string", "format": "date"},
+            "tags": {"type": "array", "items": {"$ref": "#/definitions/Tag"}},
+            "best": {"$ref": "#/definitions/Tag"}},
+            "additionalProperties": {"$ref": "#/definitions/Tag"}},
+    }))
+    data = {"name": "rex", "born": "2020-01-02", "tags": [{"label": "a"}, {"label": "b"}], "best": {"label": "c"},
+            "spare": {"label": "d"}}
+    original = copy.deepcopy(data)
+    pet = api.json_to_model("Pet", data)
+    assert data == original  # decoding copies: a request's parsed body is not rewritten under anyone
+    Pet, Tag = api.model.Pet, api.model.Tag
+    assert type(pet) is Pet and pet.born == dt.date(2020, 1, 2) and pet.best == Tag(label="c")
+    assert [type(t) for t in pet.tags] == [Tag, Tag] and pet.tags[1].label == "b"
+    assert pet.spare == Tag(label="d")  # additional properties decode by their schema too
+    sparse = api.json_to_model("Pet", {"tags": []})
+    assert sparse.name is None and sparse.best is None and sparse._as_dict()["born"] is None
+    assert api.model_to_json(pet) == original
+
+
 def test_inheritance_with_all_of():
     api = ApiPool.add("m", spec_dict=spec_with({
         "Animal": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},

@@ -58,7 +58,7 @@ class Codec:
         name = ref_name(schema)
         if name is not None:
             return self._by_ref(name, self._decoders, self._build_model_decoder, "decode")
-        if "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict):
+        if self._is_object(schema):
             return self._object_decoder(schema)
         if schema.get("type") == "array" or "items" in schema:
             return _list_of(self.decoder(schema.get("items")) if isinstance(schema.get("items"), dict) else None)
@@ -71,20 +71,49 @@ class Codec:
         polymorphic = self._swagger2_discriminated(name, schema)
         if polymorphic is not None:
             return polymorphic
+        return self._model_decoder(name, schema)
+
+    def _model_decoder(self, name: str, schema: dict) -> Optional[Convert]:
+        """The definition's model class, its fields converted; a dict converter without one."""
         model = self.models.get(name)
-        props = self._object_decoder(schema) if schema else None
         if model is None:
-            return props if props is not None else self.decoder(schema)
-        from_dict = model._from_dict
+            return self._object_decoder(schema) if self._is_object(schema) else self.decoder(schema)
+        convert_fields = self._fields_converter(schema)
+        make = getattr(model, "_klue_decoder", None)
+        if make is not None:
+            return make(convert_fields)
+        from_dict = model._from_dict  # a class of bravado-core's own (ApiPool.merge...)
 
         def decode_model(value: Any) -> Any:
             if not isinstance(value, dict):
                 return value
-            return from_dict(props(value) if props else value)
+            if convert_fields is not None:
+                value = dict(value)
+                convert_fields(value)
+            return from_dict(value)
 
         return decode_model
 
+    @staticmethod
+    def _is_object(schema: dict) -> bool:
+        return "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict)
+
     def _object_decoder(self, schema: dict) -> Optional[Convert]:
+        convert_fields = self._fields_converter(schema)
+        if convert_fields is None:
+            return None
+
+        def decode_object(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return value
+            out = dict(value)
+            convert_fields(out)
+            return out
+
+        return decode_object
+
+    def _fields_converter(self, schema: dict) -> Optional[Callable[[dict], None]]:
+        """A function decoding an object's property values in place; None when none needs it."""
         properties = self.collect_properties(schema)
         per_prop = tuple((k, d) for k, d in ((k, self.decoder(s)) for k, s in properties.items()) if d is not None)
         extra_schema = schema.get("additionalProperties")
@@ -93,21 +122,18 @@ class Codec:
             return None
         known = frozenset(properties)
 
-        def decode_object(value: Any) -> Any:
-            if not isinstance(value, dict):
-                return value
-            out = dict(value)
+        def convert_fields(fields: dict) -> None:
             for key, convert in per_prop:
-                item = out.get(key)
+                item = fields.get(key)
                 if item is not None:
-                    out[key] = convert(item)
+                    fields[key] = convert(item)
             if extra is not None:
-                for key, item in value.items():
-                    if key not in known and item is not None:
-                        out[key] = extra(item)
-            return out
+                for key in [k for k in fields if k not in known]:
+                    item = fields[key]
+                    if item is not None:
+                        fields[key] = extra(item)
 
-        return decode_object
+        return convert_fields
 
     # -- Python -> JSON -------------------------------------------------------------
 
@@ -214,7 +240,7 @@ class Codec:
         prop = schema.get("discriminator")
         if not isinstance(prop, str):
             return None
-        base = self._plain_model_decoder(name, schema)
+        base = self._model_decoder(name, schema)
 
         def decode_polymorphic(value: Any) -> Any:
             kind = value.get(prop) if isinstance(value, dict) else None
@@ -224,13 +250,6 @@ class Codec:
             return base(value) if base else value
 
         return decode_polymorphic
-
-    def _plain_model_decoder(self, name: str, schema: dict) -> Optional[Convert]:
-        model = self.models.get(name)
-        props = self._object_decoder(schema)
-        if model is None:
-            return props
-        return lambda value: model._from_dict(props(value) if props else value) if isinstance(value, dict) else value
 
     def _discriminated(self, schema: dict, build: Callable[[dict], Any]) -> Optional[Convert]:
         """OpenAPI 3: pick the ``oneOf``/``anyOf`` branch that the discriminator names."""
