@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from werkzeug.exceptions import MethodNotAllowed as HTTPMethodNotAllowed
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
@@ -83,7 +83,7 @@ def _decorated(handler: Handler, decorator: Handler | None) -> Handler:
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 
-def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str, str],
+def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str, str], app: Flask,
               max_body_size: int | None = DEFAULT_MAX_BODY_SIZE) -> Callable[..., Any]:
     parser = RequestParser(op, api)
     builder = ResponseBuilder(op, api)
@@ -91,6 +91,7 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
     mimetype = pick_mimetype(op.produces)
     api_name = api.name
     reads_body = parser.reads_body
+    app_config = app.config  # read per request (it may change), without the current_app proxy
 
     def view(**rule_args: str) -> Any:
         started = perf_counter()
@@ -98,7 +99,7 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
         call_id, call_path = open_call(api_name, req.environ)
         if reads_body:
             # werkzeug refuses more, bodies and forms alike (413); the app's own limit wins if smaller
-            app_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            app_limit = app_config.get("MAX_CONTENT_LENGTH")
             req.max_content_length = min(filter(None, (app_limit, max_body_size)), default=None)
         try:
             path_args = {path_names[k]: v for k, v in rule_args.items()}
@@ -203,7 +204,7 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
             handler = _decorated(mock_handler(api, op), decorator)
         rule, names = flask_rule(api.spec.base_path, op.path)
         views.append((rule, f"klue.{api.name}.{op.method}.{op.path}",
-                      make_view(api, op, handler, names, max_body_size), op.method))
+                      make_view(api, op, handler, names, app, max_body_size), op.method))
     if unbound:
         raise UnboundOperationsError(api.name, unbound)
     for rule, endpoint, view, method in views:
