@@ -7,9 +7,10 @@ JSON Schema says so since draft 6), so validators and handlers agree on types.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
-_INFINITY = float("inf")
+#: Integral floats within +-2**53 are exact, so they become ints; beyond, they stay floats.
+_EXACT = 2.0**53
 
 
 def _reject_constant(name: str) -> Any:
@@ -17,10 +18,13 @@ def _reject_constant(name: str) -> Any:
 
 
 def _parse_float(text: str) -> int | float:
+    # Called for every number with a fraction or exponent: the common case returns first.
     value = float(text)
-    if value in (_INFINITY, -_INFINITY):
+    if not value.is_integer():
+        if value - value == 0.0:  # finite (inf - inf is nan)
+            return value
         raise ValueError(f"number {text[:20]}{'...' if len(text) > 20 else ''} is too large")
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    return int(value) if -_EXACT < value < _EXACT else value
 
 
 # Built once: json.loads with hooks builds a decoder per call (4 us of a 20 us body).
@@ -47,12 +51,28 @@ def loads_json(data: bytes | bytearray | str) -> Any:
 
 
 #: Built once: json.dumps with non-default options builds an encoder per call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
+
+
+def _c_encoder() -> Callable[[Any, int], Any] | None:
+    """json's C encoder, built once. ``JSONEncoder.encode`` builds one per call
+    (with a dict to detect cycles): that was most of the cost of a small body.
+    Without that dict a cyclic value ends in RecursionError."""
+    make = json.encoder.c_make_encoder
+    if make is None or json.encoder.c_encode_basestring is None:  # pragma: no cover - CPython has both
+        return None
+    return make(None, _ENCODER.default, json.encoder.c_encode_basestring, None, ":", ",", False, False, False)
+
+
+_C_ENCODE = _c_encoder()
 
 
 def dump_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON; ValueError for NaN or infinity, TypeError for what JSON cannot hold."""
-    return _ENCODER.encode(value).encode("utf-8")
+    """Compact UTF-8 JSON; ValueError for NaN or infinity, TypeError for what JSON
+    cannot hold, RecursionError for a value that contains itself."""
+    if _C_ENCODE is None:  # pragma: no cover
+        return _ENCODER.encode(value).encode("utf-8")
+    return "".join(_C_ENCODE(value, 0)).encode("utf-8")
 
 
 def is_json_media_type(mimetype: str) -> bool:

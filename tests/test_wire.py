@@ -39,22 +39,28 @@ def test_invalid_input_is_a_value_error():
             loads_json(bad)
 
 
-def test_one_shared_decoder_reads_correctly_from_many_threads():
-    docs = [json.dumps({"n": i, "xs": [i + 0.5] * 50, "k": {"deep": [i] * 20}}).encode() for i in range(8)]
+def run_in_threads(check, count: int = 8, rounds: int = 300) -> list:
+    """Run ``check(i)`` ``rounds`` times in each of ``count`` threads at once; the i's it failed for."""
     failures = []
 
-    def read(i: int) -> None:
-        for _ in range(300):
-            value = loads_json(docs[i])
-            if value["n"] != i or value["xs"][-1] != i + 0.5 or value["k"]["deep"] != [i] * 20:
+    def work(i: int) -> None:
+        for _ in range(rounds):
+            if not check(i):
                 failures.append(i)
 
-    threads = [threading.Thread(target=read, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert not failures and not any(t.is_alive() for t in threads)
+    assert not any(t.is_alive() for t in threads)
+    return failures
+
+
+def test_one_shared_decoder_reads_correctly_from_many_threads():
+    docs = [json.dumps({"n": i, "xs": [i + 0.5] * 50, "k": {"deep": [i] * 20}}).encode() for i in range(8)]
+    expected = [json.loads(doc) for doc in docs]
+    assert not run_in_threads(lambda i: loads_json(docs[i]) == expected[i])
 
 
 def test_dump_json_is_compact_utf8_and_strict():
@@ -63,3 +69,12 @@ def test_dump_json_is_compact_utf8_and_strict():
         dump_json(float("nan"))
     with pytest.raises(TypeError):
         dump_json({1, 2})
+    cyclic: dict = {}
+    cyclic["self"] = cyclic
+    with pytest.raises(RecursionError):
+        dump_json(cyclic)
+
+
+def test_one_shared_encoder_writes_correctly_from_many_threads():
+    values = [{"n": i, "xs": [i + 0.5] * 50, "s": "é" * i} for i in range(8)]
+    assert not run_in_threads(lambda i: json.loads(dump_json(values[i])) == values[i])

@@ -89,7 +89,7 @@ class ResponseBuilder:
                     raise ResponseValidationError(f"{self.op.label}: response {status} does not match the spec: {e}") from None
             try:
                 response = Response(dump_json(body), status=status, mimetype=self.mimetype)
-            except (TypeError, ValueError) as e:
+            except (TypeError, ValueError, RecursionError) as e:
                 raise ResponseValidationError(f"{self.op.label}: response is not JSON-serializable: {e}") from None
         if headers:
             response.headers.extend(headers)
