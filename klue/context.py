@@ -24,13 +24,15 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 _VALID_PATH = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){0,63}\Z")
 
 
+#: The first hex digit of a version 4 UUID's variant field: 10xx in binary.
+_VARIANT_DIGIT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+
+
 def new_call_id() -> str:
     """A random (version 4) UUID as a string, as ``str(uuid.uuid4())`` makes it, in a fifth of the time."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = os.urandom(16).hex()
+    # Digit 12 is the version (4); digit 16 carries the RFC 4122 variant bits.
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 # The headers as WSGI names them: environ lookups are far cheaper than Headers.get.
@@ -45,8 +47,9 @@ def open_call(api_name: str, environ: Mapping[str, str]) -> tuple[str, str]:
         call_id = new_call_id()
     incoming = environ.get(_ENVIRON_PATH[0]) or environ.get(_ENVIRON_PATH[1])
     call_path = f"{incoming}.{api_name}" if incoming and _VALID_PATH.match(incoming) else api_name
-    g.call_id = call_id
-    g.call_path = call_path
+    request_globals = g._get_current_object()  # one context lookup, not one per attribute
+    request_globals.call_id = call_id
+    request_globals.call_path = call_path
     return call_id, call_path
 
 

@@ -184,6 +184,17 @@ def test_call_id_is_generated_and_returned(things):
     assert r2.get_json()["call_id"] != body["call_id"]
 
 
+def test_generated_call_ids_are_random_rfc_4122_version_4_uuids():
+    from klue.context import new_call_id
+
+    ids = [new_call_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for call_id in ids:
+        parsed = uuid.UUID(call_id)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == call_id
+    assert {call_id[19] for call_id in ids} == set("89ab")  # every variant digit turns up
+
+
 @pytest.mark.parametrize("id_header, path_header", [("KlueCallerID", "KlueCallerPath"), ("KlueCallID", "KlueCallPath")])
 def test_incoming_call_id_and_path_are_continued(things, id_header, path_header):
     r = things.test_client().get("/api/context", headers={id_header: "abc-123", path_header: "public.user"})
