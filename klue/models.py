@@ -75,7 +75,10 @@ class KlueModel(Model):
     _klue_closed = False  # additionalProperties: false
 
     def __init__(self, **kwargs: Any) -> None:
-        self._klue_fill(kwargs)
+        cls = type(self)  # _klue_fill, inlined: handlers build a model per response
+        if cls._klue_closed and not cls._klue_field_set.issuperset(kwargs):
+            cls._klue_refuse(kwargs)
+        _set_values(self, cls._klue_template | kwargs)
 
     @classmethod
     def _from_dict(cls, dct: Any) -> Any:

@@ -60,6 +60,15 @@ def test_model_instances_behave_as_bravado_core_ones():
         Closed._from_dict({"b": 1})
 
 
+def test_is_model_answers_as_isinstance_model_does(petstore):
+    from klue.spec.bravado import is_model
+
+    pet = petstore.model.Pet(name="rex")
+    assert is_model(pet) and isinstance(pet, Model)
+    for not_a_model in ({"name": "rex"}, petstore.model.Pet, None, "Pet", [pet]):
+        assert not is_model(not_a_model) and not isinstance(not_a_model, Model)
+
+
 def test_unknown_model_names_the_known_ones(petstore):
     with pytest.raises(AttributeError, match="no model 'Dog'.*Owner, Pet, Tag"):
         petstore.model.Dog

@@ -24,7 +24,14 @@ def quiet_bravado() -> Iterator[None]:
 
 with quiet_bravado():
     from bravado_core.formatter import SwaggerFormat
-    from bravado_core.model import Model, create_model_type, is_object
+    from bravado_core.model import Model, ModelMeta, create_model_type, is_object
     from bravado_core.spec import Spec as BravadoSpec
 
-__all__ = ["quiet_bravado", "Model", "BravadoSpec", "SwaggerFormat", "create_model_type", "is_object"]
+
+def is_model(value: object) -> bool:
+    """``isinstance(value, Model)``, without the cost: bravado-core's metaclass
+    answers that in Python (0.75 us); every model class is a ModelMeta instance."""
+    return isinstance(type(value), ModelMeta)
+
+
+__all__ = ["quiet_bravado", "Model", "BravadoSpec", "SwaggerFormat", "create_model_type", "is_model", "is_object"]

@@ -13,7 +13,7 @@ import decimal
 import uuid
 from typing import Any, Callable, Optional
 
-from .bravado import Model
+from .bravado import is_model
 from .formats import FormatRegistry
 from .loader import unescape_pointer_token
 from .schema import primary_type
@@ -154,7 +154,7 @@ class Codec:
             return self._object_encoder(schema, direction)
         if schema.get("type") == "array" or "items" in schema:
             items = self.encoder(schema.get("items"), direction) if isinstance(schema.get("items"), dict) else to_json
-            return lambda value: [items(v) for v in value] if isinstance(value, (list, tuple)) else to_json(value)
+            return _list_encoder(items)
         if "anyOf" in schema or "oneOf" in schema:
             return self._union_encoder(schema, direction)
         to_wire = self.formats.to_wire(schema.get("format"))
@@ -174,7 +174,7 @@ class Codec:
         extra = self.encoder(extra_schema, direction) if isinstance(extra_schema, dict) else None
 
         def encode_object(value: Any) -> Any:
-            if isinstance(value, Model):
+            if is_model(value):
                 # A model holds None for every unset property: unset and null look
                 # alike, so None is left out unless the property is required.
                 # (Its attribute dict, read directly: _as_dict copies it.)
@@ -280,7 +280,7 @@ class Codec:
         by_discriminator = self._discriminated(schema, lambda s: self.encoder(s, direction))
 
         def encode_union(value: Any) -> Any:
-            if isinstance(value, Model) and type(value).__name__ in by_model:
+            if is_model(value) and type(value).__name__ in by_model:
                 return by_model[type(value).__name__](value)
             if by_discriminator is not None and isinstance(value, dict):
                 return by_discriminator(value)
@@ -323,6 +323,13 @@ def _integer_to_json(value: Any) -> Any:
     return to_json(value)
 
 
+def _list_encoder(items: Convert) -> Convert:
+    if items is to_json:  # plain items (strings, numbers...) go as they are, without a call each
+        return lambda value: ([v if type(v) in _PLAIN else to_json(v) for v in value]
+                              if isinstance(value, (list, tuple)) else to_json(value))
+    return lambda value: [items(v) for v in value] if isinstance(value, (list, tuple)) else to_json(value)
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -343,7 +350,7 @@ def to_json(value: Any) -> Any:
     """Any value a handler may return -> plain JSON types (schema-less fallback)."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    if isinstance(value, Model):
+    if is_model(value):
         return {k: to_json(v) for k, v in value._as_dict(recursive=False).items() if v is not None}
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
