@@ -1,4 +1,5 @@
 import os
+import signal
 
 import pytest
 from flask import Flask
@@ -6,6 +7,16 @@ from flask import Flask
 from klue.swagger import ApiPool
 
 SPECS = os.path.join(os.path.dirname(__file__), "specs")
+
+
+def pytest_configure(config):
+    """Servers the tests start are stopped with SIGINT, as Ctrl-C stops them.
+    A shell without job control starts background commands with SIGINT
+    ignored, and an ignored signal stays ignored in every child: Python then
+    installs no KeyboardInterrupt handler and such a server never stops. A
+    handler set here is reset to the default in each child instead."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def spec_path(name: str) -> str:
