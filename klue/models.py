@@ -64,7 +64,7 @@ class KlueModel(Model):
     bravado-core builds an instance by checking and copying each property in
     Python (~5 us a model) and reads ``pet.name`` through ``__getattr__``
     after a failed normal lookup (~0.6 us). Here each declared property is a
-    class-level accessor (~0.1 us) and building is two dict operations. The
+    class-level accessor (~0.1 us) and building is one dict merge. The
     values still live where bravado-core keeps them, so its functions
     (``_as_dict``, marshalling, equality) work on these instances unchanged."""
 
