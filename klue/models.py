@@ -69,22 +69,27 @@ class KlueModel(Model):
     (``_as_dict``, marshalling, equality) work on these instances unchanged."""
 
     __slots__ = ()
-    _klue_fields: tuple[str, ...] = ()
     _klue_field_set: frozenset[str] = frozenset()
     _klue_template: dict[str, None] = {}  # every property, None: an instance's values start as a copy
     _klue_closed = False  # additionalProperties: false
 
     def __init__(self, **kwargs: Any) -> None:
-        cls = type(self)  # _klue_fill, inlined: handlers build a model per response
-        if cls._klue_closed and not cls._klue_field_set.issuperset(kwargs):
-            cls._klue_refuse(kwargs)
-        _set_values(self, cls._klue_template | kwargs)
+        _set_values(self, type(self)._klue_values(kwargs))
 
     @classmethod
     def _from_dict(cls, dct: Any) -> Any:
         model = object.__new__(cls)
-        model._klue_fill(dct)
+        _set_values(model, cls._klue_values(dct))
         return model
+
+    @classmethod
+    def _klue_values(cls, values: Any) -> dict:
+        """An instance's value dict: every property, None when unset (as
+        bravado-core's ``include_missing_properties``), then ``values``."""
+        if cls._klue_closed and not cls._klue_field_set.issuperset(values):
+            extra = sorted(set(values) - cls._klue_field_set)
+            raise AttributeError(f"Model {cls!r} does not have attributes for: {extra}")
+        return {**cls._klue_template, **values}
 
     @classmethod
     def _klue_decoder(cls, convert_fields: Callable[[dict], None] | None = None) -> Callable[[Any], Any]:
@@ -96,9 +101,7 @@ class KlueModel(Model):
         def decode(value: Any) -> Any:
             if not isinstance(value, dict):
                 return value
-            if cls._klue_closed and not cls._klue_field_set.issuperset(value):
-                cls._klue_refuse(value)
-            fields = template | value  # unset properties hold None, as in bravado-core
+            fields = cls._klue_values(value) if cls._klue_closed else template | value
             if convert_fields is not None:
                 convert_fields(fields)
             model = new(cls)
@@ -111,24 +114,11 @@ class KlueModel(Model):
         # bravado-core's Model has none: copy.copy recursed through __getattr__ forever.
         return type(self)._from_dict(self._Model__dict)
 
-    def _klue_fill(self, values: Any) -> None:
-        cls = type(self)
-        if cls._klue_closed and not cls._klue_field_set.issuperset(values):
-            cls._klue_refuse(values)
-        # Unset properties hold None, as in bravado-core (include_missing_properties).
-        _set_values(self, {**cls._klue_template, **values})
-
-    @classmethod
-    def _klue_refuse(cls, values: Any) -> None:
-        extra = sorted(set(values) - cls._klue_field_set)
-        raise AttributeError(f"Model {cls!r} does not have attributes for: {extra}")
-
     @staticmethod
     def prepare(cls: type) -> type:
         """Record ``cls``'s properties and give each one an accessor, unless
         the name is taken by a method (which then wins, as in bravado-core)."""
         fields = tuple(cls._properties)  # type: ignore[attr-defined]
-        type.__setattr__(cls, "_klue_fields", fields)
         type.__setattr__(cls, "_klue_field_set", frozenset(fields))
         type.__setattr__(cls, "_klue_template", dict.fromkeys(fields))
         type.__setattr__(cls, "_klue_closed", cls._model_spec.get("additionalProperties") is False)  # type: ignore[attr-defined]
