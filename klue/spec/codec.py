@@ -78,21 +78,8 @@ class Codec:
         model = self.models.get(name)
         if model is None:
             return self._object_decoder(schema) if self._is_object(schema) else self.decoder(schema)
-        convert_fields = self._fields_converter(schema)
-        make = getattr(model, "_klue_decoder", None)
-        if make is not None:
-            return make(convert_fields)
-        from_dict = model._from_dict  # a class of bravado-core's own (ApiPool.merge...)
-
-        def decode_model(value: Any) -> Any:
-            if not isinstance(value, dict):
-                return value
-            if convert_fields is not None:
-                value = dict(value)
-                convert_fields(value)
-            return from_dict(value)
-
-        return decode_model
+        # Every model class is a KlueModel (build_model_classes; ApiPool.merge shares them).
+        return model._klue_decoder(self._fields_converter(schema))
 
     @staticmethod
     def _is_object(schema: dict) -> bool:
