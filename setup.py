@@ -35,6 +35,8 @@ setup(
     ],
     extras_require={
         "cors": ["flask-cors>=4"],
+        # klue.security.jwt_bearer: JWTs checked by PyJWT, RSA/EC keys by cryptography.
+        "jwt": ["PyJWT[crypto]>=2.8,<3"],
         # The Swagger UI page at <base path>/docs, served from local files.
         "docs": ["swagger-ui-bundle>=1.1"],
         # `klue serve --workers N` and gunicorn "klue:make_app(...)".
@@ -47,6 +49,7 @@ setup(
             "pytest>=7",
             "pytest-timeout>=2",
             "flask-cors>=4",
+            "PyJWT[crypto]>=2.8,<3",
             "gevent>=22",
             "swagger-ui-bundle>=1.1",
             "gunicorn>=21",

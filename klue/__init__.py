@@ -7,9 +7,9 @@ Importing klue patches nothing, starts no thread and opens no socket.
 from ._version import __version__
 from .api import API
 from .app import make_app
-from .context import get_call_id, get_call_path
+from .context import get_call_id, get_call_path, get_principal
 from .exceptions import KlueException, ValidationError
 from .pool import ApiPool
 
 __all__ = ["__version__", "API", "ApiPool", "KlueException", "ValidationError", "get_call_id", "get_call_path",
-           "make_app"]
+           "get_principal", "make_app"]

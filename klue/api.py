@@ -1,7 +1,7 @@
 """``API``: one loaded spec with its models, validators, converters and client."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .client import ApiClient, CircuitBreaker, RetryPolicy
 from .exceptions import KlueException, ValidationError
@@ -38,6 +38,7 @@ class API:
         local: "Flask | None" = None,
         retry: "RetryPolicy | None" = None,
         circuit_breaker: "CircuitBreaker | None" = DEFAULT_BREAKER,
+        credentials: Mapping[str, Any] | None = None,
     ) -> None:
         if error_callback is not None and not callable(error_callback):
             raise TypeError(f"error_callback of API '{name}' must be callable, got {error_callback!r}")
@@ -58,7 +59,7 @@ class API:
         self.model = ModelNamespace(name, classes)
         if circuit_breaker is DEFAULT_BREAKER:
             circuit_breaker = CircuitBreaker()  # one per API: each holds its hosts' states
-        self.client = ApiClient(self, local_app=local, retry=retry, breaker=circuit_breaker)
+        self.client = ApiClient(self, local_app=local, retry=retry, breaker=circuit_breaker, credentials=credentials)
 
     def __repr__(self) -> str:
         return f"<API '{self.name}' {self.spec.title!r} {self.get_version()} from {self.spec.source}>"
@@ -89,9 +90,19 @@ class API:
         decode = self.codec.decoder(schema)
         return decode(data) if decode else data
 
+    @property
+    def credentials(self) -> dict[str, Any]:
+        """What the client sends for each security scheme (a copy)."""
+        return dict(self.client._credentials)
+
+    def set_credentials(self, credentials: Mapping[str, Any] | None) -> None:
+        """What the client sends for each security scheme (as ``ApiPool.add(credentials=...)``), replacing
+        what it had: for an API loaded without them, such as one that ``klue serve`` serves and calls."""
+        self.client._use_credentials(credentials)
+
     def spawn_api(self, app: "Flask", decorator: Callable | None = None, **options: Any) -> list[str]:
         """Add this API's operations to ``app`` as validated routes; ``options``:
-        ``cors``, ``mock``, ``docs``, ``max_body_size`` (see ``klue.server.spawn_api``)."""
+        ``cors``, ``mock``, ``docs``, ``max_body_size``, ``security`` (see ``klue.server.spawn_api``)."""
         from .server import spawn_api
 
         return spawn_api(self, app, decorator, **options)

@@ -67,8 +67,8 @@ def validate(specs: tuple[str, ...]) -> None:
 @main.command()
 @SPECS
 def routes(specs: tuple[str, ...]) -> None:
-    """List the routes of SPECS: method, full path, server binding, client name."""
-    rows = [("METHOD", "PATH", "SERVER", "CLIENT")]
+    """List the routes of SPECS: method, full path, server binding, client name, security."""
+    rows = [("METHOD", "PATH", "SERVER", "CLIENT", "SECURITY")]
     for path in specs:
         try:
             api = _load(path)
@@ -77,10 +77,22 @@ def routes(specs: tuple[str, ...]) -> None:
         client_names = {id(op): name for name, op in api.client._operations.items()}
         for op in api.spec.operations:
             server = "skipped (x-no-bind-server)" if op.bindings.no_server else (op.bindings.server or "unbound")
-            rows.append((op.method, api.spec.base_path + op.path, server, client_names.get(id(op), "-")))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+            rows.append((op.method, api.spec.base_path + op.path, server, client_names.get(id(op), "-"),
+                         security_summary(op.security)))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        click.echo("  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)).rstrip())
+        click.echo("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip())
+
+
+def security_summary(requirements: list[dict[str, tuple[str, ...]]]) -> str:
+    """``api_key | bearer[read,write] + basic``: alternatives, the schemes each needs, their scopes."""
+    if not requirements:
+        return "public"
+    alternatives = []
+    for requirement in requirements:
+        parts = [name + (f"[{','.join(scopes)}]" if scopes else "") for name, scopes in requirement.items()]
+        alternatives.append(" + ".join(parts) or "public")
+    return " | ".join(alternatives)
 
 
 @main.command()

@@ -5,12 +5,14 @@ legacy ``KlueCallID``/``KlueCallPath`` too), generates a uuid4 ID when none
 came in, and appends its own API name to the path. Handlers read them from
 ``flask.g.call_id``/``flask.g.call_path`` or through ``get_call_id()`` and
 ``get_call_path()``; the client sends them on to the next service.
+
+``get_principal()`` is who the request was authenticated as (``klue.server.security``).
 """
 from __future__ import annotations
 
 import os
 import re
-from typing import Mapping
+from typing import Any, Mapping
 
 from flask import g, has_app_context
 
@@ -50,6 +52,8 @@ def open_call(api_name: str, environ: Mapping[str, str]) -> tuple[str, str]:
     request_globals = g._get_current_object()  # one context lookup, not one per attribute
     request_globals.call_id = call_id
     request_globals.call_path = call_path
+    request_globals.principal = None  # until the operation's security says who it is
+    request_globals.principals = {}
     return call_id, call_path
 
 
@@ -73,3 +77,11 @@ def call_id_for_outgoing() -> str:
 def get_call_path() -> str | None:
     """The '.'-separated API names from the public API to this one, or None."""
     return g.get("call_path") if has_app_context() else None
+
+
+def get_principal() -> Any:
+    """Who the request being served was authenticated as: what the verifier of its
+    security scheme returned (with several schemes in one requirement, the first
+    one's; ``flask.g.principals`` has each by scheme name). None on public
+    operations and outside a request."""
+    return g.get("principal") if has_app_context() else None

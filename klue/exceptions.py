@@ -89,6 +89,25 @@ class ResponseValidationError(InternalServerError):
     code = "INVALID_RESPONSE"
 
 
+class Unauthorized(KlueException):
+    """No credential, or one that was refused: 401. ``challenges`` become
+    ``WWW-Authenticate`` headers (``Bearer realm="api"``...)."""
+
+    status_code = 401
+    code = "UNAUTHORIZED"
+
+    def __init__(self, message: str = "", *, challenges: Sequence[str] = (), status_code: int | None = None) -> None:
+        self.challenges = list(challenges)
+        super().__init__(message, status_code=status_code)
+
+
+class Forbidden(Unauthorized):
+    """Valid credentials that do not grant what the operation needs (scopes): 403."""
+
+    status_code = 403
+    code = "FORBIDDEN"
+
+
 class NotFound(KlueException):
     status_code = 404
     code = "NOT_FOUND"
@@ -161,6 +180,18 @@ class UnboundOperationsError(BindingError):
         super().__init__(
             f"API '{api_name}': {len(self.operations)} operation(s) have no x-bind-server "
             f"(add one, or x-no-bind-server: true to skip them): " + ", ".join(self.operations)
+        )
+
+
+class UnboundSecurityError(BindingError):
+    """``spawn_api`` found security schemes that operations require and nothing verifies."""
+
+    def __init__(self, api_name: str, needed: dict[str, Sequence[str]]) -> None:
+        self.schemes = {name: list(ops) for name, ops in needed.items()}
+        listed = "; ".join(f"{name} (needed by {', '.join(ops)})" for name, ops in self.schemes.items())
+        super().__init__(
+            f"API '{api_name}': {len(self.schemes)} security scheme(s) have no verifier (add x-bind-security: "
+            f"pkg.module.verify to the scheme, or give spawn_api(security={{name: verify}})): {listed}"
         )
 
 

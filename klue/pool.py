@@ -6,7 +6,7 @@ reachable as ``ApiPool.login`` and ``ApiPool.get('login')``.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from .api import API, DEFAULT_BREAKER
 from .client import RetryPolicy
@@ -56,19 +56,21 @@ class ApiPool(metaclass=_ApiPoolType):
         local: Any = None,
         retry: RetryPolicy | None = None,
         circuit_breaker: Any = DEFAULT_BREAKER,
+        credentials: Mapping[str, Any] | None = None,
     ) -> API:
         """Load a spec from exactly one of ``yaml_path``, ``yaml_str`` or ``spec_dict``
         and register it as ``name``, replacing any API loaded under that name.
 
         ``local=app`` sends the client's calls into that Flask app, in process
         (for tests); ``retry`` sets the client's ``RetryPolicy``;
-        ``circuit_breaker`` its ``CircuitBreaker`` (None: none)."""
+        ``circuit_breaker`` its ``CircuitBreaker`` (None: none); ``credentials``
+        what the client sends for each security scheme (``klue.client.credentials``)."""
         _check_name(name)
         with gc_paused():  # building the API allocates as much as loading
             spec = load_spec(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict)
             api = API(name, spec, timeout=timeout, error_callback=error_callback, formats=formats,
                       host=host, port=port, proto=proto, do_persist=do_persist, local=local, retry=retry,
-                      circuit_breaker=circuit_breaker)
+                      circuit_breaker=circuit_breaker, credentials=credentials)
         with cls._lock:
             previous = cls._apis.get(name)
             cls._apis[name] = api

@@ -83,9 +83,58 @@ def test_routes_table():
     code, out = run("routes", spec_path("behaviours.yaml"))
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["METHOD", "PATH", "SERVER", "CLIENT"]
-    assert lines[1].split() == ["GET", "/api/thing", "tests.handlers.behaviours.respond", "getThing"]
-    assert ["GET", "/api/skipped", "skipped", "(x-no-bind-server)", "-"] in [line.split() for line in lines]
+    assert lines[0].split() == ["METHOD", "PATH", "SERVER", "CLIENT", "SECURITY"]
+    assert lines[1].split() == ["GET", "/api/thing", "tests.handlers.behaviours.respond", "getThing", "public"]
+    assert ["GET", "/api/skipped", "skipped", "(x-no-bind-server)", "-", "public"] in [line.split() for line in lines]
+
+
+def test_routes_show_each_operations_security(tmp_path):
+    spec = tmp_path / "secured.yaml"
+    spec.write_text(SECURED)
+    code, out = run("routes", str(spec))
+    assert code == 0, out
+    rows = {tuple(line.split()[:2]): line.split()[4:] for line in out.splitlines()[1:]}
+    assert rows[("GET", "/things")] == ["key"]
+    assert rows[("POST", "/things")] == ["oauth[write]", "+", "key", "|", "basic"]
+    assert rows[("GET", "/open")] == ["public"]
+    assert rows[("GET", "/maybe")] == ["public", "|", "key"]
+
+
+def test_validate_reports_undeclared_schemes_and_scopes(tmp_path):
+    spec = tmp_path / "secured.yaml"
+    spec.write_text(SECURED.replace("[{oauth: [write], key: []}, {basic: []}]", "[{oauth: [write, admin]}, {nope: []}]"))
+    code, out = run("validate", str(spec))
+    assert code == 1
+    assert ("secured.yaml: POST /things: at /paths/~1things/post/security/0/oauth: scope 'admin' is not declared "
+            "by oauth2 scheme 'oauth' (declared: read, write)") in out
+    assert ("secured.yaml: POST /things: at /paths/~1things/post/security/1/nope: security requirement names scheme "
+            "'nope', which is not declared (declared: basic, key, oauth)") in out
+
+
+SECURED = """
+swagger: "2.0"
+info: {title: secured, version: "1"}
+securityDefinitions:
+  key: {type: apiKey, in: header, name: X-API-Key}
+  basic: {type: basic}
+  oauth: {type: oauth2, flow: application, tokenUrl: "https://example.com/token", scopes: {read: r, write: w}}
+security: [{key: []}]
+paths:
+  /things:
+    get:
+      responses: {200: {description: ok}}
+    post:
+      security: [{oauth: [write], key: []}, {basic: []}]
+      responses: {200: {description: ok}}
+  /open:
+    get:
+      security: []
+      responses: {200: {description: ok}}
+  /maybe:
+    get:
+      security: [{}, {key: []}]
+      responses: {200: {description: ok}}
+"""
 
 
 def test_routes_of_a_broken_spec(tmp_path):
@@ -103,6 +152,10 @@ def test_unknown_option_and_missing_argument():
 
 
 # -- serve, as a user runs it -------------------------------------------------------------
+
+#: The demo's API key (examples/petstore.py): writes need it.
+DEMO_KEY = {"X-API-Key": "demo-key"}
+
 
 def klue_serve(*args, env=None, cwd=ROOT):
     return subprocess.Popen([sys.executable, "-m", "klue.cli", "serve", *args], cwd=cwd,
@@ -203,7 +256,7 @@ def test_make_app_under_gunicorn(tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
         assert wait_until_up(f"{base}/ping", proc).status_code == 200
-        r = requests.post(f"{base}/v1/pets", json={"name": "Rex", "kind": "dog"}, timeout=5)
+        r = requests.post(f"{base}/v1/pets", json={"name": "Rex", "kind": "dog"}, headers=DEMO_KEY, timeout=5)
         assert r.status_code == 201 and r.json()["name"] == "Rex"
         assert requests.get(f"{base}/v1/pets?kind=dog", timeout=5).json()[0]["name"] == "Rex"
         assert requests.get(f"{base}/v1/pets?kind=cow", timeout=5).status_code == 400

@@ -21,6 +21,7 @@ from ..importing import import_object
 from ..spec.interface import BODY, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
 from ..spec.validation import REQUEST, RESPONSE
 from ..wire import dump_json, loads_json
+from .credentials import Applied, OperationCredentials
 from .transport import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
@@ -142,12 +143,14 @@ class OperationCaller:
         }
         self.send_decorator = (import_object(op.bindings.decorate_request, what=f"x-decorate-request of {op.label}")
                                if op.bindings.decorate_request else None)
+        self.credentials = OperationCredentials(op, api.spec.security_schemes, client._credentials)
         self.accept = ", ".join(op.produces) or "application/json"
         self.multipart_only = "multipart/form-data" in op.consumes and "application/x-www-form-urlencoded" not in op.consumes
 
     # -- building a call -------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> "Call":
+        self.credentials.check()  # a ClientError naming the schemes, before anything is sent
         options = {k: kwargs.pop(k) for k in CALL_OPTIONS if k in kwargs and k not in self.encoders}
         return Call(self, self.prepare(args, kwargs), options)
 
@@ -307,7 +310,9 @@ class Call:
         op = caller.op
         url = client._base_url() + request.path
         headers = {"Accept": caller.accept, **_trace_headers(), **request.headers}
-        kwargs: dict[str, Any] = {"params": request.query or None, "headers": headers, "allow_redirects": False}
+        query = dict(request.query)
+        applied = caller.credentials.apply(headers, query) if caller.credentials.chosen else None
+        kwargs: dict[str, Any] = {"params": query or None, "headers": headers, "allow_redirects": False}
         if request.body is not None:
             headers["Content-Type"] = op.body.media_types[0] if op.body else "application/json"
             kwargs["data"] = request.body
@@ -318,26 +323,50 @@ class Call:
             else:
                 kwargs["data"] = request.form
         headers.update(settings.get("request_headers") or {})
+        try:
+            return self._exchange(url, settings, kwargs, applied)
+        except ClientError as e:
+            if applied is not None:
+                _redact(e, applied)
+            raise
+
+    def _exchange(self, url: str, settings: dict[str, Any], kwargs: dict[str, Any], applied: Applied | None) -> Any:
+        """Send (retrying as the policy says) and read the answer; a refused OAuth2 token is renewed once."""
+        client, caller = self.caller.client, self.caller
+        op = caller.op
         timeout = (_setting(settings, "connect_timeout", client), _setting(settings, "read_timeout", client))
         send = client._transport.session.request
         if caller.send_decorator is not None:
             send = caller.send_decorator(send)
-        attempts = _Attempts(send, request.rewind)
+        attempts = _Attempts(send, self.request.rewind)
         breaker, host = client._breaker, urlsplit(url).netloc
         if breaker is not None:
             breaker.before(host, op.method, url)
         failed = True
+        options = dict(policy=client._retry, max_attempts=settings.get("max_attempts") or client._retry.max_attempts,
+                       force_retry=bool(settings.get("force_retry")), timeout=timeout, send=attempts)
         try:
-            response = client._transport.send(
-                op.method, url, policy=client._retry, max_attempts=settings.get("max_attempts") or client._retry.max_attempts,
-                force_retry=bool(settings.get("force_retry")), timeout=timeout, send=attempts, **kwargs,
-            )
+            response = client._transport.send(op.method, url, **options, **kwargs)
+            if response.status_code == 401 and applied is not None and applied.refresh():
+                response.close()
+                renewed = caller.credentials.apply(kwargs["headers"], kwargs["params"] if kwargs["params"] is not None else {})
+                applied.secrets.extend(renewed.secrets)
+                response = client._transport.send(op.method, url, **options, **kwargs)
             failed = response.status_code >= 500
             with response:
                 return caller.result(response, op.method, url, attempts.count)
         finally:
             if breaker is not None:
                 breaker.record(host, failed)
+
+
+def _redact(error: ClientError, applied: Applied) -> None:
+    """No credential in a client error's message; with one in the query, none in its cause's either."""
+    error.message = applied.redact(error.message)
+    error.args = (error.message,)
+    if applied.in_query:
+        error.__cause__ = None
+        error.__suppress_context__ = True
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:

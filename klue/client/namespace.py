@@ -11,7 +11,7 @@ from __future__ import annotations
 import keyword
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from ..exceptions import NoHostError, SpecError, SpecProblem
@@ -19,6 +19,7 @@ from ..spec.interface import Operation
 from ..spec.loader import pointer_join
 from .breaker import CircuitBreaker
 from .caller import OperationCaller
+from .credentials import check_credentials
 from .transport import RetryPolicy, Transport
 
 if TYPE_CHECKING:
@@ -57,9 +58,10 @@ class ApiClient:
     """The callers of one API: ``api.client.<name>(*args, **kwargs)`` returns a ``Call``."""
 
     def __init__(self, api: "API", *, local_app: Any = None, retry: RetryPolicy | None = None, pool_size: int = 64,
-                 breaker: CircuitBreaker | None = None) -> None:
+                 breaker: CircuitBreaker | None = None, credentials: Mapping[str, Any] | None = None) -> None:
         self._api = api
         self._breaker = breaker
+        self._credentials = check_credentials(api.name, api.spec.security_schemes, credentials)
         self._operations = client_names(api.name, api.spec.source, api.spec.operations)
         self._callers: dict[str, OperationCaller] = {}
         self._local_app = local_app
@@ -94,6 +96,12 @@ class ApiClient:
 
     def __repr__(self) -> str:
         return f"<client of API '{self._api.name}': {len(self._operations)} operations>"
+
+    def _use_credentials(self, credentials: Mapping[str, Any] | None) -> None:
+        checked = check_credentials(self._api.name, self._api.spec.security_schemes, credentials)
+        with self._lock:
+            self._credentials = checked
+            self._callers = {}  # each caller chose its requirement from the old credentials
 
     @property
     def _transport(self) -> Transport:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import random
+import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -144,7 +145,8 @@ class Transport:
                 time.sleep(policy.wait(attempt) or 0)
                 continue
             except requests.RequestException as e:  # a bad URL or header: retrying cannot help
-                raise ClientError(f"{method} {url}: cannot be sent: {e}", method=method, url=url, attempts=attempt) from e
+                raise ClientError(f"{method} {url}: cannot be sent: {_QUERY.sub('?...', str(e))[:300]}", method=method, url=url,
+                                  attempts=attempt) from e
             if response.status_code in RETRYABLE_STATUSES and may_retry_sent and not last:
                 wait = policy.wait(attempt, response)
                 if wait is not None:
@@ -172,6 +174,10 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
+#: A URL's query in requests' and urllib3's error texts: it may carry an API key, so it never reaches a message.
+_QUERY = re.compile(r"\?[^\s'\")]*")
+
+
 def _reason(error: requests.RequestException) -> str:
     text = str(error)
     if "Connection refused" in text:
@@ -180,7 +186,7 @@ def _reason(error: requests.RequestException) -> str:
         return "host name not found"
     if "Connection aborted" in text or "RemoteDisconnected" in text or isinstance(error, requests.exceptions.ChunkedEncodingError):
         return "connection closed by the server"
-    return f"{type(error).__name__}: {text[:200]}"
+    return f"{type(error).__name__}: {_QUERY.sub('?...', text)[:200]}"
 
 
 class WSGIAdapter(BaseAdapter):

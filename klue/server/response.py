@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..exceptions import (
-    CallTimeout, ClientError, InternalServerError, KlueException, MethodNotAllowed, NotFound, PayloadTooLarge, ResponseValidationError,
-    UnsupportedMediaType, ValidationError, error_details,
+    CallTimeout, ClientError, Forbidden, InternalServerError, KlueException, MethodNotAllowed, NotFound, PayloadTooLarge,
+    ResponseValidationError, Unauthorized, UnsupportedMediaType, ValidationError, error_details,
 )
 from ..spec.interface import Operation, by_status
 from ..spec.validation import RESPONSE
@@ -122,7 +122,8 @@ def _phrase(status: int) -> str:
 
 
 _BY_STATUS: dict[int, type[KlueException]] = {
-    cls.status_code: cls for cls in (ValidationError, NotFound, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType)
+    cls.status_code: cls for cls in (ValidationError, Unauthorized, Forbidden, NotFound, MethodNotAllowed, PayloadTooLarge,
+                                     UnsupportedMediaType)
 }
 
 
@@ -174,7 +175,11 @@ class ErrorRenderer:
         body = self._callback_body(public) if self.api.error_callback else None
         if body is None:
             body = self.problem(error, status, call_id)
-        return json_response(body, status, mimetype)
+        response = json_response(body, status, mimetype)
+        if isinstance(error, Unauthorized):
+            for challenge in error.challenges:
+                response.headers.add("WWW-Authenticate", challenge)
+        return response
 
     def _callback_body(self, error: KlueException) -> Any:
         callback: Callable[[Exception], Any] = self.api.error_callback  # type: ignore[assignment]

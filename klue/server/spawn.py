@@ -10,9 +10,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.exceptions import MethodNotAllowed as HTTPMethodNotAllowed
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
@@ -24,6 +24,7 @@ from ..mock import MOCK_MODES, mock_handler
 from ..spec.interface import Operation
 from .request import RequestParser
 from .response import ErrorRenderer, ResponseBuilder, pick_mimetype
+from .security import OperationSecurity, VerifierBinder, compile_security, masked_query_names, presence_verifier
 
 if TYPE_CHECKING:
     from ..api import API
@@ -84,7 +85,8 @@ DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 
 def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str, str], app: Flask,
-              max_body_size: int | None = DEFAULT_MAX_BODY_SIZE) -> Callable[..., Any]:
+              max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+              security: OperationSecurity | None = None) -> Callable[..., Any]:
     parser = RequestParser(op, api)
     builder = ResponseBuilder(op, api)
     errors = ErrorRenderer(api)
@@ -92,6 +94,7 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
     api_name = api.name
     reads_body = parser.reads_body
     app_config = app.config  # read per request (it may change), without the current_app proxy
+    masked = masked_query_names(api.spec.security_schemes.values())
 
     def view(**rule_args: str) -> Any:
         started = perf_counter()
@@ -102,6 +105,9 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
             app_limit = app_config.get("MAX_CONTENT_LENGTH")
             req.max_content_length = min(filter(None, (app_limit, max_body_size)), default=None)
         try:
+            if security is not None:  # before the body is read: strangers cannot make us parse it
+                request_globals = g._get_current_object()
+                request_globals.principal, request_globals.principals = security.authorize(req)
             path_args = {path_names[k]: v for k, v in rule_args.items()}
             args, kwargs = parser.parse(req, path_args)
             response = builder.build(handler(*args, **kwargs))
@@ -109,7 +115,7 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
             response = errors.render(e, op, call_id, mimetype)
         response.headers[CALLER_ID_HEADER] = call_id
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, req.method, loggable_url(req),
+            access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, req.method, loggable_url(req, masked),
                             response.status_code, (perf_counter() - started) * 1000, call_id, call_path)
         return response
 
@@ -121,11 +127,11 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
 _SENSITIVE = re.compile(r"pass|secret|token|key|auth|session|signature|credential|cookie", re.IGNORECASE)
 
 
-def loggable_url(req: Any) -> str:
-    """The request's path and query, values of secret-looking parameters masked."""
+def loggable_url(req: Any, masked: frozenset[str] = frozenset()) -> str:
+    """The request's path and query, values of secret-looking parameters (and ``masked`` ones) masked."""
     if not req.args:
         return req.path
-    query = "&".join(f"{name}={'***' if _SENSITIVE.search(name) else value}"
+    query = "&".join(f"{name}={'***' if name in masked or _SENSITIVE.search(name) else value}"
                      for name, values in req.args.lists() for value in values)
     return f"{req.path}?{query}"
 
@@ -176,15 +182,19 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
 
 
 def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors: bool | dict = False,
-              mock: str | None = None, docs: bool = True, max_body_size: int | None = DEFAULT_MAX_BODY_SIZE) -> list[str]:
+              mock: str | None = None, docs: bool = True, max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+              security: Mapping[str, Callable[..., Any]] | None = None) -> list[str]:
     """Add a route to ``app`` for every bound operation of ``api``; return their endpoint names.
 
     Raises ``UnboundOperationsError`` listing every operation that has neither
     ``x-bind-server`` nor ``x-no-bind-server`` (unless ``mock`` answers it),
-    before adding any route. ``mock="missing"`` answers unbound operations with
-    examples, ``mock="all"`` every operation; ``docs`` serves the spec and its page.
-    A request body over ``max_body_size`` bytes (10 MiB by default; None: no
-    limit) is refused with a 413 before it is read.
+    and ``UnboundSecurityError`` listing every required security scheme that
+    has no verifier (``security={name: func}`` here, or the scheme's
+    ``x-bind-security``), before adding any route. ``mock="missing"`` answers
+    unbound operations with examples, ``mock="all"`` every operation (their
+    security only checks that credentials are there); ``docs`` serves the spec
+    and its page. A request body over ``max_body_size`` bytes (10 MiB by
+    default; None: no limit) is refused with a 413 before it is read.
     """
     if mock not in (None, *MOCK_MODES):
         raise ValueError(f"mock must be None, 'missing' or 'all', not {mock!r}")
@@ -193,20 +203,24 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
         raise KlueException(f"API '{api.name}' is already spawned on this Flask app")
     # Import and compile everything first: a failure leaves the app untouched.
     views, unbound = [], []
+    verifiers = VerifierBinder(api.name, api.spec.security_schemes, security)
     for op in api.spec.operations:
         if op.bindings.no_server:
             continue
         handler = None if mock == "all" else bind_handler(op, decorator)
+        mocked = handler is None
         if handler is None:
             if mock is None:
                 unbound.append(op.label)
                 continue
             handler = _decorated(mock_handler(api, op), decorator)
         rule, names = flask_rule(api.spec.base_path, op.path)
+        checks = _operation_security(api, op, verifiers, mocked)
         views.append((rule, f"klue.{api.name}.{op.method}.{op.path}",
-                      make_view(api, op, handler, names, app, max_body_size), op.method))
+                      make_view(api, op, handler, names, app, max_body_size, checks), op.method))
     if unbound:
         raise UnboundOperationsError(api.name, unbound)
+    verifiers.check_all_bound()
     for rule, endpoint, view, method in views:
         app.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method])
     state.apis[api.name] = api
@@ -217,6 +231,19 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
     if cors:
         _enable_cors(app, api.spec.base_path, cors)
     return [endpoint for _, endpoint, _, _ in views]
+
+
+def _operation_security(api: "API", op: Operation, verifiers: VerifierBinder, mocked: bool) -> OperationSecurity | None:
+    """A mocked operation only checks that credentials are there; a real one needs every verifier."""
+    schemes = api.spec.security_schemes
+
+    def mock_verifier(name: str) -> Callable[..., Any]:
+        return presence_verifier(schemes[name])
+
+    def bound_verifier(name: str) -> Callable[..., Any] | None:
+        return verifiers.verifier(name, op)
+
+    return compile_security(op, schemes, mock_verifier if mocked else bound_verifier, realm=api.name)
 
 
 def _enable_cors(app: Flask, base_path: str, options: bool | dict) -> None:

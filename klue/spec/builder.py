@@ -10,9 +10,10 @@ import re
 from typing import Any
 
 from ..exceptions import SpecProblem
-from .interface import PATH, Bindings, Operation
+from .interface import PATH, Bindings, Operation, Requirement, SecurityScheme
 from .loader import pointer_join, resolve_pointer, unescape_pointer_token
 from .schema import DEFINITIONS_REF, Dialect, SchemaNormalizer, kind_of
+from .security import SecurityReader
 from .validation import default_problems
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -31,6 +32,17 @@ class SpecBuilder:
         self.source = source
         self.problems: list[SpecProblem] = list(problems or ())
         self.schemas = SchemaNormalizer(doc, self.problems, source, self.dialect)
+        self.security = SecurityReader(self, ())
+        self.global_security: list[Requirement] = []
+
+    def security_schemes(self, raw: Any, pointer: str, key_locations: tuple[str, ...],
+                         types: tuple[str, ...]) -> dict[str, SecurityScheme]:
+        """Read the declared schemes and the top-level ``security``; call before ``operations``."""
+        self.security = SecurityReader(self, key_locations, types)
+        schemes = self.security.read_schemes(raw, pointer)
+        if "security" in self.doc:
+            self.global_security = self.security.read_requirements(self.doc["security"], "/security")
+        return schemes
 
     def problem(self, pointer: str, reason: str, operation: str = "") -> None:
         self.problems.append(SpecProblem(self.source, pointer, reason, operation))
@@ -113,6 +125,7 @@ class SpecBuilder:
                 if op is None:
                     continue
                 self.operation(op, item[method], item, item_pointer)
+                op.security = self._operation_security(op, item[method])
                 self._check_path_template(op)
                 self._check_unique_names(op)
                 if op.operation_id:
@@ -122,6 +135,12 @@ class SpecBuilder:
                     seen_ids[op.operation_id] = op.label
                 operations.append(op)
         return operations
+
+    def _operation_security(self, op: Operation, raw: dict) -> list[Requirement]:
+        """The operation's own ``security`` replaces the top-level one; ``[]`` makes it public."""
+        if "security" not in raw:
+            return list(self.global_security)
+        return self.security.read_requirements(raw["security"], pointer_join(op.pointer, "security"), op.label)
 
     def operation(self, op: Operation, raw: dict, item: dict, item_pointer: str) -> None:
         """Fill in ``op``'s parameters, body, media types and responses."""

@@ -94,6 +94,49 @@ class Bindings:
     decorate_request: str | None = None
 
 
+#: What kind of credential a security scheme asks for, whatever the spec calls it.
+API_KEY, BASIC, BEARER, HTTP_OTHER, MUTUAL_TLS = "apiKey", "basic", "bearer", "http", "mutualTLS"
+
+#: A security requirement: scheme name -> the scopes it needs. An operation's
+#: ``security`` lists alternatives; ``{}`` among them makes credentials optional.
+Requirement = dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class SecurityScheme:
+    """One declared security scheme, reduced to where its credential travels and how.
+
+    ``kind`` is what klue checks: ``apiKey`` (``location``/``parameter`` say where),
+    ``basic``, ``bearer`` (http bearer, oauth2 and openIdConnect alike),
+    ``http`` (another ``Authorization`` scheme, ``http_scheme`` names it) or
+    ``mutualTLS``; ``type`` is the spec's own word, for messages.
+    """
+
+    name: str
+    kind: str
+    type: str
+    location: str = HEADER
+    parameter: str = "Authorization"
+    #: The word before the credential in ``Authorization``: ``Basic``, ``Bearer``...
+    http_scheme: str = ""
+    #: The scopes the spec declares (oauth2); None when it cannot say (others, openIdConnect).
+    scopes: frozenset[str] | None = None
+    #: ``x-bind-security``: the dotted path of its verifier.
+    binding: str | None = None
+    #: connexion's ``x-apikeyInfoFunc``/``x-basicInfoFunc``/``x-bearerInfoFunc``/``x-tokenInfoFunc``.
+    connexion_binding: str | None = None
+    pointer: str = ""
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``api_key (apiKey in header X-API-Key)``."""
+        if self.kind == API_KEY:
+            return f"{self.name} (apiKey in {self.location} {self.parameter})"
+        if self.kind == MUTUAL_TLS:
+            return f"{self.name} (mutualTLS)"
+        return f"{self.name} ({self.type}, Authorization: {self.http_scheme})"
+
+
 @dataclass
 class Operation:
     """One method on one path, fully resolved."""
@@ -109,6 +152,13 @@ class Operation:
     responses: dict[str, ResponseSpec] = field(default_factory=dict)
     bindings: Bindings = field(default_factory=Bindings)
     summary: str = ""
+    #: Alternative security requirements (any one passing is enough); [] is public.
+    security: list[Requirement] = field(default_factory=list)
+
+    @property
+    def is_public(self) -> bool:
+        """No credential is needed: no requirement, or an empty one among them."""
+        return not self.security or any(not r for r in self.security)
 
     @property
     def label(self) -> str:
@@ -151,6 +201,8 @@ class Spec:
     model_context: dict[str, dict] = field(default_factory=dict)
     #: Model name -> dotted path of its ``x-persist`` class.
     persisted_models: dict[str, str] = field(default_factory=dict)
+    #: Declared security schemes by name (``securityDefinitions``, ``components/securitySchemes``).
+    security_schemes: dict[str, SecurityScheme] = field(default_factory=dict)
 
     @property
     def title(self) -> str:

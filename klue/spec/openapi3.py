@@ -57,6 +57,8 @@ class OpenAPI3Builder(SpecBuilder):
         components = self.mapping(doc.get("components"), "/components")
         raw_schemas = self.mapping(components.get("schemas"), "/components/schemas")
         definitions = self.named = self.definitions(raw_schemas, "/components/schemas")
+        security_schemes = self.security_schemes(components.get("securitySchemes"), "/components/securitySchemes",
+                                        (HEADER, QUERY, COOKIE), ("apiKey", "http", "oauth2", "openIdConnect", "mutualTLS"))
         if "paths" not in doc and self.dialect is OPENAPI31:
             doc.setdefault("paths", {})  # 3.1 allows webhooks-only documents
         operations = self.operations()
@@ -68,7 +70,7 @@ class OpenAPI3Builder(SpecBuilder):
             source=self.source, version=self.version, document=doc, info=info, base_path=base_path,
             host=host, schemes=schemes, definitions=definitions, operations=operations,
             model_definitions={name: bravado_form(schema) for name, schema in definitions.items()},
-            persisted_models=persisted,
+            persisted_models=persisted, security_schemes=security_schemes,
         )
 
     def _server(self) -> tuple[str | None, tuple[str, ...], str]:

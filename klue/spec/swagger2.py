@@ -40,6 +40,8 @@ class Swagger2Builder(SpecBuilder):
             raise SpecError.single(self.source, "/swagger", f"not a Swagger 2.0 document (swagger: {doc.get('swagger')!r})")
         info = self.mapping(doc.get("info"), "/info", required=True)
         definitions = self.definitions(doc.get("definitions"), "/definitions")
+        security_schemes = self.security_schemes(doc.get("securityDefinitions"), "/securityDefinitions", (HEADER, QUERY),
+                                        ("basic", "apiKey", "oauth2"))
         operations = self.operations()
         persisted = self.persisted(doc.get("definitions"), "/definitions")
         base_path = self._base_path()
@@ -51,7 +53,7 @@ class Swagger2Builder(SpecBuilder):
             definitions=definitions, operations=operations,
             model_definitions=doc.get("definitions") or {},
             model_context={k: doc[k] for k in ("parameters", "responses") if isinstance(doc.get(k), dict)},
-            persisted_models=persisted,
+            persisted_models=persisted, security_schemes=security_schemes,
         )
 
     def _base_path(self) -> str:
