@@ -1,20 +1,34 @@
 """Handlers of specs/petstore.yaml; pets are stored in SQLite through x-persist.
 
 The database file is ``$PETSTORE_DB``, by default ``petstore.sqlite3`` in the
-working directory. Serve it with ``klue serve specs/petstore.yaml`` (or, with
+working directory. Adding and deleting pets needs the API key
+``$PETSTORE_API_KEY`` (by default ``demo-key``) in the ``X-API-Key`` header. Serve it with ``klue serve specs/petstore.yaml`` (or, with
 the gateway, as README.rst shows).
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 from typing import Any, Iterator
 
 from klue.exceptions import NotFound
+from klue.security import api_keys
 from klue.swagger import ApiPool
 
 _COLUMNS = ("id", "name", "kind", "born")
+DEMO_API_KEY = "demo-key"
+
+
+def check_api_key(api_key: str, required_scopes: list) -> Any:
+    """The verifier of the ``api_key`` scheme (``x-bind-security``): the principal, or None."""
+    return _verifier(os.environ.get("PETSTORE_API_KEY") or DEMO_API_KEY)(api_key, required_scopes)
+
+
+@functools.lru_cache(maxsize=4)
+def _verifier(key: str) -> Any:
+    return api_keys({key: {"name": "demo"}})
 
 
 def database_path() -> str:

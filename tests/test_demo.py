@@ -7,7 +7,7 @@ import requests
 
 from klue import make_app
 from tests.live import free_port
-from tests.test_cli import ROOT, klue_serve, stop, wait_until_up
+from tests.test_cli import DEMO_KEY, ROOT, klue_serve, stop, wait_until_up
 
 PETSTORE = os.path.join(ROOT, "specs", "petstore.yaml")
 GATEWAY = os.path.join(ROOT, "specs", "gateway.yaml")
@@ -16,15 +16,29 @@ GATEWAY = os.path.join(ROOT, "specs", "gateway.yaml")
 def test_demo_in_one_process(tmp_path, monkeypatch):
     monkeypatch.setenv("PETSTORE_DB", str(tmp_path / "pets.sqlite3"))
     c = make_app(PETSTORE, GATEWAY).test_client()
-    rex = c.post("/v1/pets", json={"name": "Rex", "kind": "dog", "born": "2020-04-01"}).get_json()
+    rex = c.post("/v1/pets", json={"name": "Rex", "kind": "dog", "born": "2020-04-01"}, headers=DEMO_KEY).get_json()
     assert rex == {"id": 1, "name": "Rex", "kind": "dog", "born": "2020-04-01"}
-    c.post("/v1/pets", json={"name": "Tom", "kind": "cat"})
+    c.post("/v1/pets", json={"name": "Tom", "kind": "cat"}, headers=DEMO_KEY)
     assert [p["name"] for p in c.get("/v1/pets?kind=dog").get_json()] == ["Rex"]
     assert c.get("/v1/pets/1").get_json() == rex
-    assert c.delete("/v1/pets/1").status_code == 204
+    assert c.delete("/v1/pets/1", headers=DEMO_KEY).status_code == 204
     assert c.get("/v1/pets/1").status_code == 404
-    assert c.post("/v1/pets", json={"name": "Rex", "owner": "me"}).status_code == 400
+    assert c.post("/v1/pets", json={"name": "Rex", "owner": "me"}, headers=DEMO_KEY).status_code == 400
     assert c.get("/version").get_json() == {"petstore": "1.0.0", "gateway": "1.0.0"}
+
+
+def test_demo_writes_need_the_api_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("PETSTORE_DB", str(tmp_path / "pets.sqlite3"))
+    monkeypatch.setenv("PETSTORE_API_KEY", "another-key")
+    c = make_app(PETSTORE, GATEWAY).test_client()
+    for headers in ({}, DEMO_KEY, {"X-API-Key": ""}):
+        r = c.post("/v1/pets", json={"name": "Rex"}, headers=headers)
+        assert r.status_code == 401 and r.get_json()["code"] == "UNAUTHORIZED"
+        assert r.headers["WWW-Authenticate"] == 'ApiKey realm="petstore", in="header", name="X-API-Key"'
+        assert c.post("/gateway/pets", json={"name": "Rex"}, headers=headers).status_code == 401
+    assert c.delete("/v1/pets/1").status_code == 401
+    assert c.post("/v1/pets", json={"name": "Rex"}, headers={"X-API-Key": "another-key"}).status_code == 201
+    assert c.get("/v1/pets").status_code == 200  # reading stays public
 
 
 @pytest.mark.slow
@@ -37,8 +51,14 @@ def test_gateway_calls_petstore_and_data_survives_a_restart(tmp_path):
     try:
         wait_until_up(f"{pets_url}/ping", petstore)
         wait_until_up(f"{gw_url}/ping", gateway)
-        for name, kind in (("Rex", "dog"), ("Tom", "cat"), ("Kit", "cat")):
-            assert requests.post(f"{pets_url}/v1/pets", json={"name": name, "kind": kind}, timeout=5).status_code == 201
+        for name, kind in (("Rex", "dog"), ("Tom", "cat")):
+            r = requests.post(f"{pets_url}/v1/pets", json={"name": name, "kind": kind}, headers=DEMO_KEY, timeout=5)
+            assert r.status_code == 201
+        # through the gateway, which passes the caller's key on (FORWARD)
+        r = requests.post(f"{gw_url}/gateway/pets", json={"name": "Kit", "kind": "cat"}, headers=DEMO_KEY, timeout=10)
+        assert r.status_code == 201 and r.json() == {"id": 3, "name": "Kit", "kind": "cat"}
+        r = requests.post(f"{gw_url}/gateway/pets", json={"name": "Kat"}, headers={"X-API-Key": "wrong"}, timeout=10)
+        assert r.status_code == 401
         summary = requests.get(f"{gw_url}/gateway/summary", timeout=10).json()
         assert summary["total"] == 3
         assert {k["kind"]: k["count"] for k in summary["kinds"]} == {"cat": 2, "dog": 1, "bird": 0, "fish": 0}
@@ -49,6 +69,8 @@ def test_gateway_calls_petstore_and_data_survives_a_restart(tmp_path):
     # one call ID in both services' logs; the petstore saw the path gateway.petstore
     assert f"gateway GET /gateway/summary -> 200" in gw_log and f"(call {call_id}, path gateway)" in gw_log
     assert len(re.findall(rf"petstore GET /v1/pets\?kind=\w+&limit=100 -> 200 .*\(call {call_id}, path gateway\.petstore\)", pet_log)) == 4
+    assert re.search(r"petstore POST /v1/pets -> 201 .*path gateway\.petstore\)", pet_log)
+    assert "demo-key" not in pet_log and "demo-key" not in gw_log
 
     petstore = klue_serve(PETSTORE, "--port", str(pet_port), env=env)  # the same database, a new process
     try:

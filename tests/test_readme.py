@@ -20,7 +20,7 @@ def literal_block_after(text: str, marker: str) -> str:
     return textwrap.dedent("\n".join(lines)).strip() + "\n"
 
 
-@pytest.mark.parametrize("script", ["hello.py", "call.py", "pets3.py"])
+@pytest.mark.parametrize("script", ["hello.py", "call.py", "pets3.py", "secure.py", "tokens.py"])
 def test_example_prints_what_the_readme_says(tmp_path, script):
     readme = open(os.path.join(ROOT, "README.rst"), encoding="utf-8").read()
     section = readme[readme.index(f"Save this as ``{script}``"):]
