@@ -25,6 +25,7 @@ from drivers import AsgiDriver, WsgiDriver
 TARGET_GET = 0.7       # klue GET req/s / plain Flask's
 TARGET_POST = 0.5      # klue validated POST req/s / plain Flask's unvalidated
 TARGET_CONNEXION = 5.0  # klue req/s / connexion FlaskApp's, both endpoints
+TARGET_API_KEY = 1.05  # time of a GET behind an API key (a dict lookup) / the same GET unprotected
 BLOCKS = 10  # each round's requests, per contender, in this many turns
 
 
@@ -73,6 +74,37 @@ def check_answers(drivers: dict[str, dict[str, tuple[object, int]]]) -> None:
         for name, answer in answers.items():
             if answer != first:
                 raise SystemExit(f"{name} answered {endpoint} differently: {answer} vs {first}")
+
+
+def api_key_cost(app: object, n: int, warmup: int, rounds: int) -> float:
+    """Median over blocks of (time of GET /v1/secure-items/7 with its key) / (time of GET /v1/items/7).
+
+    The two take turns in small blocks, many of them, so that the shared
+    machine's noise (about 10%) hits both alike and the median sees through it."""
+    plain = WsgiDriver(app, "GET", "/v1/items/7")
+    keyed = WsgiDriver(app, "GET", "/v1/secure-items/7", headers={"X-API-Key": "bench-key"})
+    if keyed.one()[0] != 200 or WsgiDriver(app, "GET", "/v1/secure-items/7").one()[0] != 401:
+        raise SystemExit("the API key check of /v1/secure-items does not answer 200 with the key and 401 without")
+    blocks, block = BLOCKS * 4 * rounds, max(1, n // (BLOCKS * 4))
+    plain.run(warmup, 200)
+    keyed.run(warmup, 200)
+    ratios, errors = [], 0
+    for i in range(blocks):
+        order = (plain, keyed) if i % 2 else (keyed, plain)
+        times = {}
+        for driver in order:
+            with c.quiet_gc():
+                start = time.perf_counter()
+                errors += driver.run(block, 200)
+                times[driver] = time.perf_counter() - start
+        ratios.append(times[keyed] / times[plain])
+    if errors:
+        raise SystemExit(f"{errors} requests of the API key comparison failed")
+    ratio = c.median(ratios)
+    c.print_table("GET /v1/items/7, unprotected and behind an API key (klue only)",
+                  ["blocks", "requests per block", "median time ratio", "ratio range"],
+                  [[blocks, block, f"{ratio:.3f}x", c.spread(ratios)]])
+    return ratio
 
 
 def main() -> int:
@@ -143,6 +175,10 @@ def main() -> int:
                        None if vs != vs else vs >= TARGET_CONNEXION, "connexion not installed" if vs != vs else f"{vs:.1f}x")
     if any(e for by_name in errors.values() for e in by_name.values()):
         verdicts.check("no request failed", False, json.dumps(errors))
+
+    cost = api_key_cost(apps["klue"], n, warmup, rounds)
+    verdicts.check(f"GET behind an API key <= {TARGET_API_KEY}x the time of the same GET unprotected",
+                   cost <= TARGET_API_KEY, f"{cost:.3f}x")
 
     if args.profile:
         for endpoint, by_name in drivers.items():

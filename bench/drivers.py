@@ -17,13 +17,14 @@ from werkzeug.test import EnvironBuilder
 class WsgiDriver:
     """Sends one prepared request to a WSGI app, ``n`` times."""
 
-    def __init__(self, app: Callable, method: str, path: str, body: Any = None) -> None:
+    def __init__(self, app: Callable, method: str, path: str, body: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
         self.app = app
         self.body = json.dumps(body).encode() if body is not None else b""
         builder = EnvironBuilder(path=path, method=method, base_url="http://127.0.0.1",
                                  data=self.body if body is not None else None,
                                  content_type="application/json" if body is not None else None,
-                                 headers={"Accept": "application/json"})
+                                 headers={"Accept": "application/json", **(headers or {})})
         self.environ = builder.get_environ()
         builder.close()
 
