@@ -65,9 +65,7 @@ def jwt_bearer(key: Any = None, *, jwks_url: str | None = None, algorithms: Iter
             raise  # the key server is down: the server's trouble (a 500, logged), never access
         except (jwt.PyJWTError, ValueError, TypeError):  # PyJWKClientError is a PyJWTError too
             return None
-        if required_scopes and not set(required_scopes) <= (granted_scopes(claims) or set()):
-            # a token that grants no scopes grants none of the required ones
-            raise Forbidden("the token does not grant the required scopes")
+        _check_scopes(claims, required_scopes)
         return claims
 
     verify_jwt.__qualname__ = "jwt_bearer.verify_jwt"
@@ -98,15 +96,23 @@ def api_keys(keys: Mapping[str, Any]) -> Verifier:
         raise ValueError("api_keys: every key must be a non-empty string")
     by_digest = {_digest(k): (k, principal) for k, principal in keys.items()}
 
-    def verify_api_key(api_key: str, _required_scopes: list[str]) -> Any:
+    def verify_api_key(api_key: str, required_scopes: list[str]) -> Any:
         found = by_digest.get(_digest(api_key))
         if found is None or not hmac.compare_digest(found[0].encode("utf-8", "surrogatepass"),
                                                     api_key.encode("utf-8", "surrogatepass")):
             return None
+        _check_scopes(found[1], required_scopes)
         return found[1]
 
     verify_api_key.__qualname__ = "api_keys.verify_api_key"
     return verify_api_key
+
+
+def _check_scopes(principal: Any, required_scopes: list[str]) -> None:
+    """A principal that grants no scopes grants none of the required ones (a 403, not a pass);
+    klue words the 403 and its challenge, naming the scopes."""
+    if required_scopes and not set(required_scopes) <= (granted_scopes(principal) or set()):
+        raise Forbidden()
 
 
 def _digest(text: str) -> bytes:
@@ -119,27 +125,36 @@ def basic_users(users: Mapping[str, str]) -> Verifier:
     A value is a plain password, compared in constant time, or a werkzeug hash
     (``werkzeug.security.generate_password_hash``), checked by werkzeug. An
     unknown username costs what a known one does, so timing does not tell
-    which usernames exist.
+    which usernames exist: when some values are hashes, the plain ones are
+    hashed too, here, once. A username carries no scopes, so an operation
+    that requires scopes refuses basic users (403).
     """
-    from werkzeug.security import check_password_hash
+    from werkzeug.security import check_password_hash, generate_password_hash
 
     if not isinstance(users, Mapping) or not users:
         raise ValueError("basic_users needs a non-empty mapping of usernames to passwords or hashes")
     if not all(isinstance(u, str) and isinstance(p, str) and p for u, p in users.items()):
         raise ValueError("basic_users: usernames and passwords must be strings, passwords non-empty")
-    decoy = next((p for p in users.values() if p.startswith(_HASH_METHODS)), "\0decoy")
+    if any(p.startswith(_HASH_METHODS) for p in users.values()):
+        users = {u: p if p.startswith(_HASH_METHODS) else generate_password_hash(p) for u, p in users.items()}
+    else:
+        users = dict(users)
+    decoy = next(iter(users.values())) if users else "\0decoy"
 
     def check(stored: str, password: str) -> bool:
         if stored.startswith(_HASH_METHODS):
             return check_password_hash(stored, password)
         return hmac.compare_digest(stored.encode("utf-8", "surrogatepass"), password.encode("utf-8", "surrogatepass"))
 
-    def verify_basic_user(username: str, password: str, _required_scopes: list[str]) -> Any:
+    def verify_basic_user(username: str, password: str, required_scopes: list[str]) -> Any:
         stored = users.get(username)
         if stored is None:
             check(decoy, password)  # the same work, the answer thrown away
             return None
-        return username if check(stored, password) else None
+        if not check(stored, password):
+            return None
+        _check_scopes(username, required_scopes)
+        return username
 
     verify_basic_user.__qualname__ = "basic_users.verify_basic_user"
     return verify_basic_user

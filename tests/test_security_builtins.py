@@ -16,6 +16,7 @@ from flask import Flask, jsonify
 from werkzeug.security import generate_password_hash
 
 import klue.security
+from klue.exceptions import Forbidden
 from klue.security import api_keys, basic_users, granted_scopes, jwt_bearer
 from klue.swagger import ApiPool
 from tests.handlers import secured_builtin
@@ -376,8 +377,35 @@ def test_api_keys_gives_the_principal_of_a_known_key():
     alice, bob = {"name": "alice", "scopes": ["pets:read"]}, object()
     verify = api_keys({"key-of-alice-0123456789": alice, "key-of-bob-0123456789": bob, "clé-ünï": "uni"})
     assert verify("key-of-alice-0123456789", []) is alice
-    assert verify("key-of-bob-0123456789", ["x"]) is bob
+    assert verify("key-of-bob-0123456789", []) is bob
+    assert verify("key-of-alice-0123456789", ["pets:read"]) is alice
     assert verify("clé-ünï", []) == "uni"
+
+
+def test_api_keys_and_basic_users_refuse_scopes_their_principal_does_not_grant():
+    """A principal without scopes grants none: a scoped operation answers 403, never lets it pass."""
+    keys = api_keys({"k-ann": "ann", "k-dict": {"scopes": {"pets:write": True}}, "k-ok": {"scope": "pets:write"}})
+    for key in ("k-ann", "k-dict"):
+        with pytest.raises(Forbidden):
+            keys(key, ["pets:write"])
+    assert keys("k-ok", ["pets:write"]) == {"scope": "pets:write"}
+    users = basic_users({"bob": "pw"})
+    with pytest.raises(Forbidden):
+        users("bob", "pw", ["pets:write"])
+    assert users("bob", "pw", []) == "bob" and users("bob", "nope", ["pets:write"]) is None
+
+
+def test_basic_users_mixing_plain_and_hashed_passwords_costs_the_same_for_everyone(monkeypatch):
+    import werkzeug.security
+
+    hashed = generate_password_hash("pw2", method="pbkdf2:sha256:1000")
+    calls = []
+    real = werkzeug.security.check_password_hash
+    monkeypatch.setattr(werkzeug.security, "check_password_hash", lambda h, p: calls.append(h) or real(h, p))
+    verify = basic_users({"plain": "pw1", "hashed": hashed})  # rebuilt: it imports check_password_hash when built
+    assert verify("plain", "pw1", []) == "plain" and verify("hashed", "pw2", []) == "hashed"
+    assert verify("nobody", "pw1", []) is None
+    assert len(calls) == 3  # the plain password was hashed too: each answer did one hash check
 
 
 @pytest.mark.parametrize("guess", ["", "key-of-alice", "key-of-alice-01234567890", "KEY-OF-ALICE-0123456789",

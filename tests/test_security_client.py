@@ -658,3 +658,56 @@ def test_a_tls_failure_does_not_show_a_header_key_or_password(echo_server):
         with pytest.raises(ClientError) as e:
             getattr(api.client, op)().call(max_attempts=1)
         assert "s3cr3t" not in "".join(traceback.format_exception(e.value))
+
+
+# -- found by review -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("credentials", [{"hkey": " padded"}, {"hkey": "padded "}, {"ckey": "x; role=admin"},
+                                         {"ckey": 'a"b'}, {"ckey": "a,b"}, {"ckey": "a b"}])
+def test_credentials_that_would_change_the_request_are_refused_at_add_time(credentials):
+    with pytest.raises(KlueException) as e:
+        ApiPool.add("echo", yaml_str=ECHO, host="http://127.0.0.1:9", credentials=credentials)
+    assert list(credentials.values())[0] not in str(e.value)
+
+
+def test_a_client_error_keeps_no_cause_that_could_quote_a_credential():
+    port = free_port()
+    api = ApiPool.add("echo", yaml_str=ECHO, host=f"http://127.0.0.1:{port}", credentials={"hkey": "TOP-SECRET-9"},
+                      retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(ClientError) as e:
+        api.client.hkey().call()
+    assert e.value.__cause__ is None and "TOP-SECRET-9" not in str(e.value)
+
+
+def test_threads_waiting_for_a_failing_token_endpoint_share_its_failure():
+    """One slow failure, not one per waiting thread in turn."""
+    import threading
+
+    hits = []
+    app = Flask("slow_tokens")
+
+    @app.post("/token")
+    def token():
+        hits.append(1)
+        time.sleep(0.3)
+        return {"error": "temporarily_unavailable"}, 503
+
+    with live(app) as server:
+        grant = ClientCredentials(f"{server.url}/token", "id", "secret")
+        failures = []
+
+        def ask():
+            try:
+                grant.token()
+            except ClientError as e:
+                failures.append(e)
+
+        threads = [threading.Thread(target=ask) for _ in range(6)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        elapsed = time.monotonic() - started
+    assert len(failures) == 6 and all("secret" not in str(f) for f in failures)
+    assert len(hits) <= 2 and elapsed < 1.5, (len(hits), elapsed)

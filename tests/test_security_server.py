@@ -744,9 +744,22 @@ def test_verifier_exception_is_a_logged_500_without_details(caplog):
     assert "WWW-Authenticate" not in r.headers
     assert secured.calls == []
     errors = [rec for rec in caplog.records if rec.name == "klue.server" and rec.levelno == logging.ERROR]
-    assert errors and errors[0].exc_info and errors[0].exc_info[0] is RuntimeError
-    assert "tok-value-1234" not in caplog.text
+    # the log says which scheme, what was raised and where, but never the exception's text
+    # (it may quote the credential: KeyError('sk_live_...'))
+    assert errors and errors[0].exc_info and errors[0].exc_info[0].__name__ == "VerifierError"
+    assert "scheme 'oauth' raised RuntimeError at " in caplog.text and "(broken)" in caplog.text
+    assert "tok-value-1234" not in caplog.text and "hunter2" not in caplog.text
     assert body["detail"] == "The server could not handle this request; the server log has the details."
+
+
+def test_a_verifier_exception_quoting_the_credential_keeps_it_out_of_the_log(caplog):
+    keys = {"known": {"name": "ann"}}
+    app = spawn(SWAGGER2, {"key": lambda k, s: keys[k], "qkey": lambda k, s: None, "basic": lambda u, p, s: None,
+                           "oauth": lambda t, s: None})
+    caplog.set_level(logging.INFO)
+    r = app.test_client().get("/api/key", headers={"X-API-Key": "sk_live_TOPSECRET"})
+    assert r.status_code == 500
+    assert "sk_live_TOPSECRET" not in caplog.text and "sk_live_TOPSECRET" not in r.get_data(as_text=True)
 
 
 def test_verifier_exception_on_an_optional_operation_is_not_anonymous_access():
@@ -1222,3 +1235,101 @@ def test_served_openapi3_spec_keeps_its_security(verifiers):
     assert schemes["oauth"]["flows"]["authorizationCode"]["scopes"] == {"write": "write things"}
     assert schemes["token"] == {"type": "http", "scheme": "Token"}
     assert doc["paths"]["/write"]["get"]["security"] == [{"oauth": ["read", "write"]}]
+
+
+# -- found by review: bypasses and leaks closed ------------------------------------------------
+
+def _all_verifiers(**overrides):
+    verifiers = {"key": lambda k, s: {"name": "ann"} if k == "good" else None, "qkey": lambda k, s: None,
+                 "basic": lambda u, p, s: None, "oauth": lambda t, s: None}
+    verifiers.update(overrides)
+    return verifiers
+
+
+@pytest.mark.parametrize("principal", [{}, [], "", ()])
+def test_an_empty_principal_refuses(principal):
+    """``KEYS.get(key, {})`` must not let everyone in."""
+    app = spawn(SWAGGER2, _all_verifiers(key=lambda k, s: principal))
+    assert_problem(app.test_client().get("/api/key", headers={"X-API-Key": "anything"}), 401, "UNAUTHORIZED")
+    assert secured.calls == []
+
+
+@pytest.mark.parametrize("scopes", [{"read": True}, 42, True, {"write"}.__contains__])
+def test_scopes_in_a_form_klue_cannot_read_grant_none(scopes):
+    app = spawn(SWAGGER2, _all_verifiers(oauth=lambda t, s: {"sub": "x", "scopes": scopes}))
+    r = app.test_client().get("/api/read", headers=bearer("tok"))
+    assert_problem(r, 403, "FORBIDDEN")
+    assert secured.calls == []
+
+
+def test_a_credential_header_sent_twice_is_refused():
+    calls = []
+    app = spawn(SWAGGER2, _all_verifiers(key=lambda k, s: calls.append(k) or {"name": "ann"}))
+    client = app.test_client()
+    # WSGI servers join a repeated header with ", ": which value would a proxy have checked?
+    r = client.get("/api/key", headers=[("X-API-Key", "good"), ("X-API-Key", "evil")])
+    assert_problem(r, 401, "UNAUTHORIZED")
+    r = client.get("/api/read", headers=[("Authorization", "Bearer a"), ("Authorization", "Bearer b")])
+    assert_problem(r, 401, "UNAUTHORIZED")
+    assert calls == []
+
+
+def test_an_optional_requirement_with_a_credential_given_is_not_anonymous():
+    api = ApiPool.add("opt", yaml_str=OPTIONAL_AND)
+    app = Flask("opt")
+    called = []
+    api.spawn_api(app, security={"key": lambda k, s: called.append("key") or {"k": k},
+                                 "key2": lambda k, s: called.append("key2") or None})
+    client = app.test_client()
+    assert client.get("/api/maybe").status_code == 200  # nothing given: anonymous
+    r = client.get("/api/maybe", headers={"X-Other": "garbage"})  # only the second scheme's credential
+    assert r.status_code == 401 and called == []
+
+
+def test_each_scheme_is_verified_once_per_request():
+    api = ApiPool.add("once", yaml_str=OPTIONAL_AND)
+    app = Flask("once")
+    called = []
+    api.spawn_api(app, security={"key": lambda k, s: called.append("key") or None,
+                                 "key2": lambda k, s: called.append("key2") or None})
+    r = app.test_client().get("/api/twice", headers={"X-API-Key": "a", "X-Other": "b"})
+    assert r.status_code == 401
+    assert called.count("key") == 1 and called.count("key2") == 1
+
+
+def test_flask_abort_in_a_verifier_is_a_500_not_its_status():
+    from flask import abort
+
+    def verify(key, scopes):
+        abort(404)  # "no such user": a 404 would tell usernames apart
+
+    app = spawn(SWAGGER2, _all_verifiers(key=verify))
+    assert_problem(app.test_client().get("/api/key", headers={"X-API-Key": "x"}), 500, "INTERNAL_ERROR")
+
+
+def test_an_api_key_header_with_an_underscore_is_a_spec_problem():
+    spec = SWAGGER2.replace("name: X-API-Key}", "name: X_API_Key}", 1)
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("underscore", yaml_str=spec)
+    assert "/securityDefinitions/key/name" in str(e.value) and "underscore" in str(e.value)
+
+
+OPTIONAL_AND = """
+swagger: "2.0"
+info: {title: opt, version: "1"}
+basePath: /api
+securityDefinitions:
+  key: {type: apiKey, in: header, name: X-API-Key}
+  key2: {type: apiKey, in: header, name: X-Other}
+paths:
+  /maybe:
+    get:
+      security: [{}, {key: [], key2: []}]
+      x-bind-server: tests.handlers.secured.whoami
+      responses: {200: {description: ok}}
+  /twice:
+    get:
+      security: [{key: [], key2: []}, {key: []}, {key2: [], key: []}]
+      x-bind-server: tests.handlers.secured.whoami
+      responses: {200: {description: ok}}
+"""

@@ -361,12 +361,11 @@ class Call:
 
 
 def _redact(error: ClientError, applied: Applied) -> None:
-    """No credential in a client error's message; with one in the query, none in its cause's either."""
+    """No credential in a client error's message, nor in its cause's (requests quotes URLs and header values)."""
     error.message = applied.redact(error.message)
     error.args = (error.message,)
-    if applied.in_query:
-        error.__cause__ = None
-        error.__suppress_context__ = True
+    error.__cause__ = None
+    error.__suppress_context__ = True
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,8 @@ class ClientCredentials:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
+        self._attempts = 0  # fetches begun: a thread that waited for a failed one shares its failure
+        self._failure: ClientError | None = None
         #: How many times a token was fetched (for tests and metrics).
         self.fetches = 0
 
@@ -88,9 +90,19 @@ class ClientCredentials:
         token = self._token
         if token is not None and time.monotonic() < self._expires_at:
             return token
-        with self._lock:  # the first thread fetches; the others find its token
-            if self._token is None or time.monotonic() >= self._expires_at:
+        attempts = self._attempts
+        with self._lock:  # the first thread fetches; the others find its token, or its failure
+            if self._token is not None and time.monotonic() < self._expires_at:
+                return self._token
+            if self._attempts != attempts and self._failure is not None:
+                raise ClientError(self._failure.message, method="POST", url=self.token_url)
+            self._attempts += 1
+            try:
                 self._token, self._expires_at = self._fetch()
+            except ClientError as e:
+                self._failure = e
+                raise
+            self._failure = None
             return self._token
 
     def invalidate(self, token: str) -> None:
@@ -195,6 +207,10 @@ def _value_problem(scheme: SecurityScheme, value: Any) -> str | None:
     for text in texts:
         if any(c in text for c in "\r\n\0"):
             return "a credential cannot contain CR, LF or NUL"
+        if text != text.strip():
+            return "a credential cannot start or end with white space"
+    if scheme.kind == API_KEY and scheme.location == COOKIE and any(c in texts[0] for c in ';,"\\ \t'):
+        return "a cookie value cannot contain ; , \" \\ or white space (it would add cookies of its own)"
     return None
 
 
@@ -205,7 +221,6 @@ class Applied:
     """What one call's credentials put in the request: to redact, and to refresh on a 401."""
 
     secrets: list[str] = field(default_factory=list)
-    in_query: bool = False
     refreshable: list[tuple[ClientCredentials, str]] = field(default_factory=list)
 
     def refresh(self) -> bool:
@@ -276,7 +291,6 @@ class OperationCredentials:
             applied.secrets.append(credential)
             if scheme.location == QUERY:
                 query[scheme.parameter] = credential
-                applied.in_query = True
             elif scheme.location == COOKIE:
                 cookie = f"{scheme.parameter}={credential}"
                 headers["Cookie"] = "; ".join(filter(None, [headers.get("Cookie"), cookie]))

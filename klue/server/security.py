@@ -26,7 +26,8 @@ from __future__ import annotations
 import base64
 import binascii
 import inspect
-from collections.abc import Mapping
+import traceback
+from collections.abc import Mapping, Sized
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..exceptions import BindingError, Forbidden, KlueException, UnboundSecurityError, Unauthorized
@@ -66,7 +67,8 @@ def credential_reader(scheme: SecurityScheme) -> Callable[["Request"], Any]:
         return _header_reader("HTTP_" + scheme.parameter.upper().replace("-", "_"))
     if scheme.kind == MUTUAL_TLS:
         return _client_certificate
-    return _authorization_reader(scheme.http_scheme, decode_basic=scheme.kind == BASIC)
+    return _authorization_reader(scheme.http_scheme, decode_basic=scheme.kind == BASIC,
+                                 token68=scheme.kind in (BASIC, BEARER))
 
 
 def _bounded(value: str | None) -> Any:
@@ -78,6 +80,8 @@ def _bounded(value: str | None) -> Any:
 def _header_reader(environ_key: str) -> Callable[["Request"], Any]:
     def read_header(request: "Request") -> Any:
         value = request.environ.get(environ_key)
+        if value is not None and "," in value:  # the header sent twice, joined by the WSGI server
+            return MALFORMED
         return _bounded(value.strip() if value is not None else None)
 
     return read_header
@@ -107,7 +111,7 @@ def _client_certificate(request: "Request") -> Any:
     return _bounded(request.environ.get("SSL_CLIENT_CERT"))
 
 
-def _authorization_reader(word: str, decode_basic: bool) -> Callable[["Request"], Any]:
+def _authorization_reader(word: str, decode_basic: bool, token68: bool) -> Callable[["Request"], Any]:
     lowered = word.lower()
 
     def read_authorization(request: "Request") -> Any:
@@ -118,8 +122,8 @@ def _authorization_reader(word: str, decode_basic: bool) -> Callable[["Request"]
         if given.lower() != lowered:
             return None  # another scheme's credential: not this one's to judge
         credential = _bounded(rest.strip())
-        if credential is None:
-            return MALFORMED
+        if credential is None or (token68 and credential is not MALFORMED and any(c in credential for c in ", \t")):
+            return MALFORMED  # nothing after the word, or two headers joined by the WSGI server
         if decode_basic and credential is not MALFORMED:
             return decode_basic_credentials(credential)
         return credential
@@ -150,7 +154,9 @@ def granted_scopes(principal: Any) -> set[str] | None:
         if isinstance(value, str):
             return set(value.split())
         if isinstance(value, (list, tuple, set, frozenset)):
-            return {str(v) for v in value}
+            return {v for v in value if isinstance(v, str)}
+        if value is not None:  # a dict, a number, a method...: scopes in no form klue reads grant none
+            return set()
     return None
 
 
@@ -262,7 +268,10 @@ def check_overrides(api_name: str, schemes: Mapping[str, SecurityScheme], overri
 # -- per operation ---------------------------------------------------------------------------
 
 class VerifierError(Exception):
-    """A verifier raised a klue exception other than ``Unauthorized``/``Forbidden``: answered as a 500."""
+    """A verifier raised something other than ``Unauthorized``/``Forbidden``: answered as a 500.
+
+    Its message says which scheme, the exception's type and where it was raised, never the
+    exception's text: that may quote the credential."""
 
 
 class SchemeCheck:
@@ -289,13 +298,20 @@ class SchemeCheck:
             return SCOPES_SHORT, refusal
         except Unauthorized:
             return REFUSED, None
-        except KlueException as e:  # a NotFound("no user x") must not become a 404 that tells usernames apart
-            raise VerifierError(f"the verifier of security scheme '{self.scheme.name}' raised {type(e).__name__}: {e}") from e
-        if principal is None or principal is False:
-            return REFUSED, None
+        except Exception as e:
+            # Never the exception's text (KeyError('sk_live_...') quotes the credential), nor a
+            # NotFound("no user x") that would answer 404 and tell usernames apart: a 500 saying where.
+            raise VerifierError(self._failure(e)) from None
+        if principal is None or principal is False or (isinstance(principal, (str, Sized)) and not principal):
+            return REFUSED, None  # KEYS.get(key, {}) must not let everyone in
         if missing_scopes(principal, self.scopes):
             return SCOPES_SHORT, principal
         return PASSED, principal
+
+    def _failure(self, error: Exception) -> str:
+        frames = traceback.extract_tb(error.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno} ({frames[-1].name})" if frames else ""
+        return f"the verifier of security scheme '{self.scheme.name}' raised {type(error).__name__}{where}"
 
 
 class OperationSecurity:
@@ -318,10 +334,14 @@ class OperationSecurity:
             raise self._refusal({self.single: outcome}, {self.single: principal})
         outcomes: dict[SchemeCheck, str] = {}
         answers: dict[SchemeCheck, Any] = {}
+        seen: dict[tuple[str, tuple[str, ...]], tuple[str, Any]] = {}  # one verifier call per scheme and scopes
         for alternative in self.alternatives:
             principals: dict[str, Any] = {}
             for check in alternative:
-                outcome, principal = check.check(request)
+                key = (check.scheme.name, check.scopes)
+                if key not in seen:
+                    seen[key] = check.check(request)
+                outcome, principal = seen[key]
                 outcomes[check], answers[check] = outcome, principal
                 if outcome is not PASSED:
                     break
@@ -329,8 +349,8 @@ class OperationSecurity:
             else:
                 first = alternative[0].scheme.name
                 return principals[first], principals
-        if self.optional and all(o is ABSENT for o in outcomes.values()):
-            return None, {}  # anonymous is allowed; a credential given and found wanting is not ignored
+        if self.optional and not any(check.read(request) is not None for a in self.alternatives for check in a):
+            return None, {}  # anonymous is allowed; a credential given (even one never verified) is not ignored
         raise self._refusal(outcomes, answers)
 
     def _refusal(self, outcomes: dict[SchemeCheck, str], answers: dict[SchemeCheck, Any]) -> Unauthorized:

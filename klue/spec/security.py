@@ -80,6 +80,10 @@ class SecurityReader:
         if location == HEADER and not set(parameter) <= _TOKEN_CHARS:
             self.builder.problem(pointer_join(at, "name"), f"apiKey scheme {name!r}: {parameter!r} is not a valid header name")
             return None
+        if location == HEADER and "_" in parameter:
+            self.builder.problem(pointer_join(at, "name"), f"apiKey scheme {name!r}: header {parameter!r} has an underscore; "
+                                 "WSGI servers and proxies drop such headers or mistake them for dashed ones")
+            return None
         return {"kind": API_KEY, "location": location, "parameter": parameter}
 
     @staticmethod
