@@ -37,3 +37,7 @@ def test_docs_page_lists_the_operations(tmp_path):
     assert operations == ["listPets", "createPet", "getPet", "deletePet"]
     assert set(re.findall(r'data-path="([^"]+)"', dom)) == {"/pets", "/pets/{pet_id}"}
     assert "Petstore" in dom and "List pets, optionally filtered." in dom
+    # the spec's security is served with it: Swagger UI offers its Authorize button,
+    # and marks the two protected operations with a lock
+    assert re.search(r'class="btn authorize[^"]*"', dom), "no Authorize button"
+    assert len(re.findall(r'class="authorization__btn[^"]*"', dom)) == 2
