@@ -23,7 +23,10 @@ LEGACY_PATH_HEADER = "KlueCallPath"
 
 # Incoming values are echoed in logs and headers: accept only tame ones.
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
-_VALID_PATH = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){0,63}\Z")
+_VALID_PATH = re.compile(r"^[A-Za-z0-9_-]{1,64}(?:\.[A-Za-z0-9_-]{1,64}){0,63}\Z")
+#: A call path keeps at most its last hops within these bounds (the hops nearest this service).
+MAX_CALL_PATH_HOPS = 16
+MAX_CALL_PATH_LENGTH = 512
 
 
 #: The first hex digit of a version 4 UUID's variant field: 10xx in binary.
@@ -48,13 +51,26 @@ def open_call(api_name: str, environ: Mapping[str, str]) -> tuple[str, str]:
     if not call_id or not _VALID_ID.match(call_id):
         call_id = new_call_id()
     incoming = environ.get(_ENVIRON_PATH[0]) or environ.get(_ENVIRON_PATH[1])
-    call_path = f"{incoming}.{api_name}" if incoming and _VALID_PATH.match(incoming) else api_name
+    if incoming and len(incoming) <= 64 * 65 and _VALID_PATH.match(incoming):
+        call_path = _bounded_path(f"{incoming}.{api_name}")
+    else:
+        call_path = api_name
     request_globals = g._get_current_object()  # one context lookup, not one per attribute
     request_globals.call_id = call_id
     request_globals.call_path = call_path
     request_globals.principal = None  # until the operation's security says who it is
     request_globals.principals = {}
     return call_id, call_path
+
+
+def _bounded_path(path: str) -> str:
+    """The last hops of ``path`` within ``MAX_CALL_PATH_HOPS`` and ``MAX_CALL_PATH_LENGTH``."""
+    if len(path) <= MAX_CALL_PATH_LENGTH and path.count(".") < MAX_CALL_PATH_HOPS:
+        return path
+    hops = path.split(".")[-MAX_CALL_PATH_HOPS:]
+    while len(hops) > 1 and len(".".join(hops)) > MAX_CALL_PATH_LENGTH:
+        hops.pop(0)
+    return ".".join(hops)
 
 
 def get_call_id() -> str | None:

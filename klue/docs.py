@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .api import API
 
 log = logging.getLogger("klue.server")
+_NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 _UI_PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -82,11 +83,11 @@ def register_docs(app: Flask, api: "API") -> list[str]:
     ui_dir = swagger_ui_dir()
 
     def serve_spec() -> Response:
-        return Response(body, mimetype="application/json")
+        return Response(body, mimetype="application/json", headers=_NOSNIFF)
 
     def serve_docs() -> Response:
         return Response(_page(api, ui_dir, request.script_root + spec_path, request.script_root + docs_path),
-                        mimetype="text/html")
+                        mimetype="text/html", headers=_NOSNIFF)
 
     def serve_asset(filename: str) -> Any:
         if ui_dir is None:

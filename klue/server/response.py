@@ -22,6 +22,7 @@ from ..exceptions import (
     CallTimeout, ClientError, Forbidden, InternalServerError, KlueException, MethodNotAllowed, NotFound, PayloadTooLarge,
     ResponseValidationError, Unauthorized, UnsupportedMediaType, ValidationError, error_details,
 )
+from ..logsafe import loggable
 from ..spec.interface import Operation, by_status
 from ..spec.validation import RESPONSE
 from ..wire import dump_json, is_json_media_type
@@ -165,10 +166,10 @@ class ErrorRenderer:
         status = error.status_code if 400 <= error.status_code <= 599 else 500
         where = op.label if op else "-"
         if status >= 500:
-            log.error("%s %s: %s (call %s): %s", self.api.name, where, _phrase(status), call_id, exc,
+            log.error("%s %s: %s (call %s): %s", self.api.name, where, _phrase(status), call_id, loggable(exc),
                       exc_info=(type(exc), exc, exc.__traceback__))
         else:
-            log.info("%s %s: %s (call %s): %s", self.api.name, where, status, call_id, error)
+            log.info("%s %s: %s (call %s): %s", self.api.name, where, status, call_id, loggable(error))
         # The callback may put str(e) in the body: for a 5xx it gets a clean
         # InternalServerError, the real one as its __cause__.
         public = error if status < 500 or error.__cause__ is exc else _internal_error(error, status)

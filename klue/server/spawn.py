@@ -20,6 +20,7 @@ from ..context import CALLER_ID_HEADER, open_call
 from ..exceptions import BindingError, KlueException, MethodNotAllowed, NotFound, UnboundOperationsError
 from ..docs import register_docs
 from ..importing import import_object
+from ..logsafe import loggable
 from ..mock import MOCK_MODES, mock_handler
 from ..spec.interface import Operation
 from .request import RequestParser
@@ -113,7 +114,9 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
             response = builder.build(handler(*args, **kwargs))
         except Exception as e:  # every failure becomes a JSON error, never a traceback
             response = errors.render(e, op, call_id, mimetype)
-        response.headers[CALLER_ID_HEADER] = call_id
+        headers = response.headers
+        headers[CALLER_ID_HEADER] = call_id
+        headers[NOSNIFF[0]] = NOSNIFF[1]
         if access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, req.method, loggable_url(req, masked),
                             response.status_code, (perf_counter() - started) * 1000, call_id, call_path)
@@ -124,16 +127,19 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
     return view
 
 
+#: On every response klue makes: browsers must not guess a type the spec did not declare.
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
 _SENSITIVE = re.compile(r"pass|secret|token|key|auth|session|signature|credential|cookie", re.IGNORECASE)
 
 
 def loggable_url(req: Any, masked: frozenset[str] = frozenset()) -> str:
-    """The request's path and query, values of secret-looking parameters (and ``masked`` ones) masked."""
+    """The request's path and query, values of secret-looking parameters (and ``masked`` ones)
+    masked, control characters escaped, cut to a bound (``klue.logsafe``)."""
     if not req.args:
-        return req.path
+        return loggable(req.path)
     query = "&".join(f"{name}={'***' if name in masked or _SENSITIVE.search(name) else value}"
                      for name, values in req.args.lists() for value in values)
-    return f"{req.path}?{query}"
+    return loggable(f"{req.path}?{query}")
 
 
 @dataclass
@@ -174,6 +180,7 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
         message = f"{request.method} {request.path}: " + ("no such path" if klue_error is NotFound else "method not allowed")
         response = ErrorRenderer(api).render(klue_error(message), None, call_id)
         response.headers[CALLER_ID_HEADER] = call_id
+        response.headers[NOSNIFF[0]] = NOSNIFF[1]
         if getattr(e, "valid_methods", None):
             response.headers["Allow"] = ", ".join(e.valid_methods)
         return response
