@@ -27,6 +27,8 @@ _VALID_PATH = re.compile(r"^[A-Za-z0-9_-]{1,64}(?:\.[A-Za-z0-9_-]{1,64}){0,63}\Z
 #: A call path keeps at most its last hops within these bounds (the hops nearest this service).
 MAX_CALL_PATH_HOPS = 16
 MAX_CALL_PATH_LENGTH = 512
+#: 64 hops of 64 characters and their dots: a longer header cannot match, so it is not even matched.
+_MAX_INCOMING_PATH = 64 * 65
 
 
 #: The first hex digit of a version 4 UUID's variant field: 10xx in binary.
@@ -51,7 +53,7 @@ def open_call(api_name: str, environ: Mapping[str, str]) -> tuple[str, str]:
     if not call_id or not _VALID_ID.match(call_id):
         call_id = new_call_id()
     incoming = environ.get(_ENVIRON_PATH[0]) or environ.get(_ENVIRON_PATH[1])
-    if incoming and len(incoming) <= 64 * 65 and _VALID_PATH.match(incoming):
+    if incoming and len(incoming) <= _MAX_INCOMING_PATH and _VALID_PATH.match(incoming):
         call_path = _bounded_path(f"{incoming}.{api_name}")
     else:
         call_path = api_name

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import NotFound
 
+from .wire import NOSNIFF_HEADER
+
 if TYPE_CHECKING:
     from .api import API
 
 log = logging.getLogger("klue.server")
-_NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 _UI_PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -83,11 +84,11 @@ def register_docs(app: Flask, api: "API") -> list[str]:
     ui_dir = swagger_ui_dir()
 
     def serve_spec() -> Response:
-        return Response(body, mimetype="application/json", headers=_NOSNIFF)
+        return Response(body, mimetype="application/json", headers=[NOSNIFF_HEADER])
 
     def serve_docs() -> Response:
         return Response(_page(api, ui_dir, request.script_root + spec_path, request.script_root + docs_path),
-                        mimetype="text/html", headers=_NOSNIFF)
+                        mimetype="text/html", headers=[NOSNIFF_HEADER])
 
     def serve_asset(filename: str) -> Any:
         if ui_dir is None:

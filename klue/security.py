@@ -139,7 +139,7 @@ def basic_users(users: Mapping[str, str]) -> Verifier:
         users = {u: p if p.startswith(_HASH_METHODS) else generate_password_hash(p) for u, p in users.items()}
     else:
         users = dict(users)
-    decoy = next(iter(users.values())) if users else "\0decoy"
+    decoy = next(iter(users.values()))  # the same kind of work as a known user's
 
     def check(stored: str, password: str) -> bool:
         if stored.startswith(_HASH_METHODS):

@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+#: On every response klue makes: browsers must not guess a type the spec did not declare.
+NOSNIFF_HEADER = ("X-Content-Type-Options", "nosniff")
+
 #: Integral floats within +-2**53 are exact, so they become ints; beyond, they stay floats.
 _EXACT = 2.0**53
 

@@ -312,7 +312,7 @@ class Call:
         headers = {"Accept": caller.accept, **_trace_headers(), **request.headers}
         query = dict(request.query)
         applied = caller.credentials.apply(headers, query) if caller.credentials.chosen else None
-        kwargs: dict[str, Any] = {"params": query or None, "headers": headers, "allow_redirects": False}
+        kwargs: dict[str, Any] = {"params": query, "headers": headers, "allow_redirects": False}
         if request.body is not None:
             headers["Content-Type"] = op.body.media_types[0] if op.body else "application/json"
             kwargs["data"] = request.body
@@ -349,7 +349,7 @@ class Call:
             response = client._transport.send(op.method, url, **options, **kwargs)
             if response.status_code == 401 and applied is not None and applied.refresh():
                 response.close()
-                renewed = caller.credentials.apply(kwargs["headers"], kwargs["params"] if kwargs["params"] is not None else {})
+                renewed = caller.credentials.apply(kwargs["headers"], kwargs["params"])
                 applied.secrets.extend(renewed.secrets)
                 response = client._transport.send(op.method, url, **options, **kwargs)
             failed = response.status_code >= 500

@@ -334,11 +334,9 @@ def forwarded(scheme: SecurityScheme, op: Operation) -> Any:
             value = _Verbatim("Authorization", f"{scheme.http_scheme} {rest.strip()}")
     if not value:
         raise ClientError(f"{op.label}: FORWARD for scheme '{scheme.name}': the request being served has no such credential")
-    if isinstance(value, str) and _value_problem(scheme if scheme.kind == API_KEY else _ANY_TOKEN, value):
+    if isinstance(value, str) and _value_problem(scheme, value):  # an API key (Authorization is passed verbatim)
         raise ClientError(f"{op.label}: FORWARD for scheme '{scheme.name}': the credential cannot be sent on")
     return value
 
-
-_ANY_TOKEN = SecurityScheme(name="forwarded", kind="bearer", type="http")
 
 __all__ = ["ClientCredentials", "FORWARD", "OperationCredentials", "check_credentials", "Applied"]

@@ -23,6 +23,7 @@ from ..importing import import_object
 from ..logsafe import loggable
 from ..mock import MOCK_MODES, mock_handler
 from ..spec.interface import Operation
+from ..wire import NOSNIFF_HEADER
 from .request import RequestParser
 from .response import ErrorRenderer, ResponseBuilder, pick_mimetype
 from .security import OperationSecurity, VerifierBinder, compile_security, masked_query_names, presence_verifier
@@ -116,7 +117,7 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
             response = errors.render(e, op, call_id, mimetype)
         headers = response.headers
         headers[CALLER_ID_HEADER] = call_id
-        headers[NOSNIFF[0]] = NOSNIFF[1]
+        headers[NOSNIFF_HEADER[0]] = NOSNIFF_HEADER[1]
         if access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, req.method, loggable_url(req, masked),
                             response.status_code, (perf_counter() - started) * 1000, call_id, call_path)
@@ -127,8 +128,6 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
     return view
 
 
-#: On every response klue makes: browsers must not guess a type the spec did not declare.
-NOSNIFF = ("X-Content-Type-Options", "nosniff")
 _SENSITIVE = re.compile(r"pass|secret|token|key|auth|session|signature|credential|cookie", re.IGNORECASE)
 
 
@@ -180,7 +179,7 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
         message = f"{request.method} {request.path}: " + ("no such path" if klue_error is NotFound else "method not allowed")
         response = ErrorRenderer(api).render(klue_error(message), None, call_id)
         response.headers[CALLER_ID_HEADER] = call_id
-        response.headers[NOSNIFF[0]] = NOSNIFF[1]
+        response.headers[NOSNIFF_HEADER[0]] = NOSNIFF_HEADER[1]
         if getattr(e, "valid_methods", None):
             response.headers["Allow"] = ", ".join(e.valid_methods)
         return response
