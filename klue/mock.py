@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .spec.codec import ref_name
 from .spec.schema import primary_type
 from .spec.interface import Operation
+from .spec.validation import matches_pattern
 
 try:  # the regular-expression parser behind `re`; renamed in Python 3.11
     import re._parser as _sre_parse  # type: ignore[import-not-found]
@@ -128,12 +129,13 @@ def _number(schema: dict, kind: str) -> int | float:
 
 
 def sample_matching(pattern: str) -> str | None:
-    """A short string that ``re.search(pattern, ...)`` accepts, or None."""
+    """A short string that ``pattern`` accepts, or None. ``sre_parse`` only
+    reads the pattern; the match is the validating engine's (linear time)."""
     try:
         text = _from_tokens(_sre_parse.parse(pattern))
     except (re.error, ValueError, TypeError, RecursionError):
         return None
-    return text if re.search(pattern, text) else None
+    return text if matches_pattern(pattern, text) else None
 
 
 def _from_tokens(tokens: Any) -> str:

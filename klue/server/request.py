@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 from ..exceptions import FieldError, UnsupportedMediaType, ValidationError
 from ..spec.interface import BODY, FORM, FORM_MEDIA_TYPES, HEADER, MISSING, PATH, QUERY, Operation, Parameter
 from ..spec.schema import primary_type, resolve
+from ..spec.messages import quote
 from ..spec.validation import REQUEST
 from ..wire import is_json_media_type, loads_json
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ..api import API
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
-_NUMBER = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 OBJECT_FORMATS = ("deepObject", "form-object")
 
@@ -35,7 +36,7 @@ class InvalidValue(ValueError):
 
 def _parse_integer(text: str) -> int:
     if not _INTEGER.match(text):
-        raise InvalidValue(f"{text!r} is not an integer")
+        raise InvalidValue(f"{quote(text)} is not an integer")
     try:
         return int(text)
     except ValueError:  # more digits than int() accepts
@@ -46,10 +47,10 @@ def _parse_number(text: str) -> int | float:
     if _INTEGER.match(text):
         return _parse_integer(text)
     if not _NUMBER.match(text):
-        raise InvalidValue(f"{text!r} is not a number")
+        raise InvalidValue(f"{quote(text)} is not a number")
     value = float(text)
     if value in (float("inf"), float("-inf")):
-        raise InvalidValue(f"{text!r} is out of range")
+        raise InvalidValue(f"{quote(text)} is out of range")
     return value
 
 
@@ -57,7 +58,7 @@ def _parse_boolean(text: str) -> bool:
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    raise InvalidValue(f"{text!r} is not a boolean (true or false)")
+    raise InvalidValue(f"{quote(text)} is not a boolean (true or false)")
 
 
 _SCALAR_PARSERS: dict[str | None, Callable[[str], Any]] = {
@@ -254,7 +255,7 @@ class RequestParser:
             return None
         mimetype = request.mimetype
         if not media_type_accepted(mimetype, self.body_media):
-            got = f"got {mimetype!r}" if mimetype else "none given"
+            got = f"got {quote(mimetype)}" if mimetype else "none given"
             raise UnsupportedMediaType(f"Content-Type must be {' or '.join(self.body_media)} ({got})")
         if body.raw:
             return data

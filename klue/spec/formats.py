@@ -14,14 +14,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from fastjsonschema.draft04 import CodeGeneratorDraft04
-
 Check = Callable[[str], bool]
 Convert = Callable[[Any], Any]
 
-_FAST_REGEXES = CodeGeneratorDraft04.FORMAT_REGEXS
+# Values arrive from outside: every pattern here runs in linear time (no
+# nested or overlapping repetition), and email and hostname, whose usual
+# regexes backtrack quadratically, are checked without one.
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
-_DATE_TIME = re.compile(_FAST_REGEXES["date-time"])
+_DATE_TIME = re.compile('^(?:\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))|(?:\\d\\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)(t|T)(?:[01]\\d|2[0-3]):[0-5]\\d:(?:[0-5]\\d|60)(?:\\.\\d+)?(?:[+-](?:[01]\\d|2[0-3]):[0-5]\\d|[+-](?:[01]\\d|2[0-3])[0-5]\\d|z|Z)\\Z')
+_IPV4 = re.compile('^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\Z')
+_IPV6 = re.compile('^(?:(?:[0-9A-Fa-f]{1,4}:){6}(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))|::(?:[0-9A-Fa-f]{1,4}:){5}(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))|(?:(?:[0-9A-Fa-f]{1,4}:){,1}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))|(?:(?:[0-9A-Fa-f]{1,4}:){,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))|(?:(?:[0-9A-Fa-f]{1,4}:){,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))|(?:(?:[0-9A-Fa-f]{1,4}:){,4}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))|(?:(?:[0-9A-Fa-f]{1,4}:){,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){,6}[0-9A-Fa-f]{1,4})?::)\\Z')
+_URI = re.compile(r"^\w+:(\/?\/?)[^\s]+\Z")
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
@@ -79,9 +83,30 @@ class Format:
     to_wire: Convert | None = None
 
 
-def _regex_check(name: str) -> Check:
-    pattern = re.compile(_FAST_REGEXES[name])
-    return lambda value: pattern.match(value) is not None
+def _is_email(value: str) -> bool:
+    """One ``@``; a local part not starting or ending with a dot, without
+    ``..``; a domain with a dot inside it."""
+    local, at, domain = value.partition("@")
+    return (bool(at) and "@" not in domain and bool(local) and local[0] != "." and local[-1] != "."
+            and ".." not in local and "." in domain[1:-1])
+
+
+def _is_hostname(value: str) -> bool:
+    return len(value) <= 253 and all(len(label) <= 63 and _HOST_LABEL.match(label) for label in value.split("."))
+
+
+def _matches_short(pattern: re.Pattern, longest: int) -> Check:
+    def check(value: str) -> bool:
+        return len(value) <= longest and pattern.match(value) is not None
+
+    return check
+
+
+def _matches(pattern: re.Pattern) -> Check:
+    def check(value: str) -> bool:
+        return pattern.match(value) is not None
+
+    return check
 
 
 BUILTIN_FORMATS: dict[str, Format] = {
@@ -90,8 +115,12 @@ BUILTIN_FORMATS: dict[str, Format] = {
         Format("date", _parses(parse_date, _DATE), parse_date, _iso),
         Format("date-time", _parses(parse_date_time, _DATE_TIME), parse_date_time, _iso),
         Format("byte", _is_base64),
-        Format("uuid", lambda v: _UUID.match(v) is not None, None, _uuid_to_wire),
-        *(Format(name, _regex_check(name)) for name in ("email", "hostname", "ipv4", "ipv6", "uri")),
+        Format("uuid", _matches(_UUID), None, _uuid_to_wire),
+        Format("email", _is_email),
+        Format("hostname", _is_hostname),
+        Format("ipv4", _matches_short(_IPV4, 15)),
+        Format("ipv6", _matches_short(_IPV6, 45)),
+        Format("uri", _matches(_URI)),
     )
 }
 

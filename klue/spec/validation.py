@@ -1,37 +1,38 @@
-"""Prepared schema validators.
+"""Prepared schema validators: one engine, linear-time patterns.
 
 A ``SchemaValidator`` is built once per schema, when a spec is spawned or an
-operation first called. Checking a value runs jsonschema-rs (compiled Rust,
-~13x faster than fastjsonschema's generated Python on the bench order, which
-was itself ~20x faster than jsonschema); only when a value is rejected does
-jsonschema go over it again, to say precisely which fields are wrong and why.
-Schemas jsonschema-rs refuses (a regex only Python reads) and values it
-cannot read (a dict with int keys) go through fastjsonschema instead, so
-the verdict never depends on which engine ran.
+operation first called. jsonschema-rs (compiled Rust) both checks values and,
+when one is rejected, says which fields are wrong; its messages are rebuilt
+short (``messages``). Its regex engine matches patterns without
+backtracking, except those with look-around or backreferences, which are
+matched under a step limit (``PATTERN_BACKTRACK_LIMIT``): no pattern from a
+spec can freeze a server. A pattern jsonschema-rs cannot read (Python-only
+syntax such as ``\\Z``) is a load error (``schema_problems``).
 """
 from __future__ import annotations
 
 import copy
+import functools
 import json
-import re
-import warnings
 from typing import Any, Callable, Iterable, Iterator
 
-import fastjsonschema
 import jsonschema
+import jsonschema_rs
 
 from ..exceptions import FieldError, ValidationError
 from .formats import FormatRegistry
 from .loader import unescape_pointer_token
-
-try:
-    import jsonschema_rs
-except ImportError:  # pragma: no cover - a platform without its wheel: fastjsonschema alone
-    jsonschema_rs = None
+from .messages import READ_ONLY_MARK, describe, field_name, quote
 
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 #: At most this many field errors are reported for one value.
 MAX_REPORTED_ERRORS = 10
+#: A pattern with look-around or backreferences gets this many backtracking
+#: steps per value (about 0.3 ms); a value needing more is rejected.
+PATTERN_BACKTRACK_LIMIT = 10_000
+#: Values with more nodes than this are explained by their first error only:
+#: listing every error of a huge value costs more than parsing it.
+_EXPLAIN_ALL_UP_TO = 2_000
 
 
 def field_path(path: Iterable[Any]) -> str:
@@ -45,44 +46,39 @@ def field_path(path: Iterable[Any]) -> str:
     return out
 
 
+class SchemaCompileError(ValueError):
+    """jsonschema-rs refused a schema (spec checks normally catch it first)."""
+
+
 class SchemaValidator:
     """Validates values against one schema. ``fill_defaults`` writes declared
     property defaults into objects being validated (for requests)."""
 
-    __slots__ = ("_root", "_formats", "_rust", "_python", "_explainer", "_fill")
+    __slots__ = ("_root", "_rust", "_fill")
 
     def __init__(self, schema: dict, definitions: dict, formats: FormatRegistry, *, fill_defaults: bool = False,
                  format_names: Iterable[str] | None = None) -> None:
         # Swagger 2.0 schemas are draft 4 (exclusiveMinimum is a boolean...);
         # without $schema, validators would read them as draft 7.
         self._root = {"$schema": DRAFT4, "definitions": definitions, "allOf": [schema]}
-        self._formats = formats
-        self._explainer: jsonschema.protocols.Validator | None = None
-        self._python: Callable[[Any], Any] | None = None
         # The formats the schema names (None: find them; ValidatorCache knows them).
         names = named_formats(self._root) if format_names is None else format_names
-        self._rust = _rust_validator(self._root, formats, names)
-        if self._rust is None:
-            self._python_check()  # compiled now: spawning is when schemas are compiled
+        self._rust = compile_validator(self._root, formats, names)
         self._fill = default_filler(schema, definitions) if fill_defaults else None
 
     def is_valid(self, value: Any) -> bool:
-        if self._rust is not None:
-            try:
-                return self._rust.is_valid(value)
-            except (ValueError, TypeError, OverflowError):
-                pass  # a value jsonschema-rs cannot read: the Python engine decides
         try:
-            self._python_check()(value)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
+            return self._rust.is_valid(value)
+        except (ValueError, TypeError, OverflowError):
+            readable = json_keyed(value)  # e.g. int keys, which JSON sends as strings
+        try:
+            return self._rust.is_valid(readable)
+        except (ValueError, TypeError, OverflowError):
+            return False  # a date, a set...: not a JSON value, so not valid JSON
 
     def accepts_as_is(self, value: Any) -> bool:
-        """True when the compiled engine finds ``value`` valid as it is; False
-        also when it cannot tell (types JSON lacks, no compiled engine)."""
-        if self._rust is None:
-            return False
+        """True when ``value`` is valid as it is; False also when it holds
+        types JSON lacks (int keys, dates) that an encoder would convert."""
         try:
             return self._rust.is_valid(value)
         except (ValueError, TypeError, OverflowError):
@@ -101,73 +97,137 @@ class SchemaValidator:
         return value
 
     def explain(self, value: Any, location: str, name: str) -> list[FieldError]:
-        errors = []
+        """The field errors of a rejected value: at most ``MAX_REPORTED_ERRORS``,
+        each message short whatever the size of the value."""
+        prefix = [name] if name else []
         try:
-            found = sorted(self._explaining_validator().iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+            errors, value = self._errors_of(value)
+        except (ValueError, TypeError, OverflowError):
+            return [FieldError(location, name, f"a {type(value).__name__} value holds something that is not JSON")]
         except RecursionError:
-            found = []
-        for error in found[:MAX_REPORTED_ERRORS]:
-            field = field_path([name, *error.absolute_path] if name else error.absolute_path)
-            errors.append(FieldError(location, field, _message(error)))
-        if not errors:  # the explainer disagrees: report what the fast check said
-            path, message = self._fast_reason(value)
-            errors.append(FieldError(location, field_path([name, *path] if name else path), message))
-        return errors
+            return [FieldError(location, name, "value is nested too deeply")]
+        if not errors:
+            return [FieldError(location, name, "value is invalid")]
+        return [FieldError(location, field_name(field_path([*prefix, *_keys_as_in(value, e.instance_path)])),
+                           self._describe(e)) for e in errors]
 
-    def _fast_reason(self, value: Any) -> tuple[list, str]:
-        """(path, message) of the first error the fast engines find."""
-        if self._rust is not None:
+    def _errors_of(self, value: Any) -> tuple[list[Any], Any]:
+        """(errors, the value they are about: ``value`` or its JSON-keyed copy)."""
+        try:
+            return self._errors(value), value
+        except (ValueError, TypeError, OverflowError):
+            keyed = json_keyed(value)
+            return self._errors(keyed), keyed
+
+    def _errors(self, value: Any) -> list[Any]:
+        if has_at_most_nodes(value, _EXPLAIN_ALL_UP_TO):
+            found = sorted(self._rust.iter_errors(value), key=_error_order)
+            return found[:MAX_REPORTED_ERRORS]
+        try:
+            self._rust.validate(value)
+        except jsonschema_rs.ValidationError as e:
+            return [e]
+        return []
+
+    def _describe(self, error: Any) -> str:
+        """The message of one error, shaped by the subschema holding the
+        failed keyword (a password's value is never shown)."""
+        path = list(error.schema_path)
+        node: Any = self._root
+        for part in path[:-1]:
             try:
-                self._rust.validate(value)
-            except jsonschema_rs.ValidationError as e:
-                return list(e.instance_path), e.message
-            except (ValueError, TypeError, OverflowError, RecursionError):
-                pass
-        try:
-            self._python_check()(value)
-        except fastjsonschema.JsonSchemaException as e:
-            return [], e.message.replace("data", "value", 1)
-        except RecursionError:
-            return [], "value is nested too deeply"
-        return [], "value is invalid"
-
-    def _python_check(self) -> Callable[[Any], Any]:
-        if self._python is None:
-            self._python = fastjsonschema.compile(self._root, formats=self._formats.checks(), use_default=False)
-        return self._python
-
-    def _explaining_validator(self) -> jsonschema.protocols.Validator:
-        if self._explainer is None:
-            self._explainer = jsonschema.Draft4Validator(self._root, format_checker=format_checker(self._formats))
-        return self._explainer
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            except (KeyError, IndexError, ValueError, TypeError):
+                node = {}
+                break
+        return describe(error.kind, error.instance, node, str(path[-1]) if path else "")
 
 
-def _rust_validator(root: dict, formats: FormatRegistry, format_names: Iterable[str]) -> Any:
-    """A jsonschema-rs validator checking exactly klue's formats, or None
-    when it refuses the schema (the Python engine then validates it)."""
-    if jsonschema_rs is None:
-        return None
-    checks: dict[str, Callable[[str], bool]] = dict.fromkeys(format_names, _any_string)
-    checks["regex"] = _is_python_regex  # as fastjsonschema: patterns are Python's
+def _keys_as_in(value: Any, path: Iterable[Any]) -> list[Any]:
+    """``path`` with object keys as strings (jsonschema-rs gives ``"1"`` as ``1``)."""
+    out = []
+    for part in path:
+        if isinstance(value, dict):
+            part = str(part)
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        out.append(part)
+    return out
+
+
+def _error_order(error: Any) -> list[str]:
+    return [str(part) for part in error.instance_path]
+
+
+def compile_validator(root: dict, formats: FormatRegistry, format_names: Iterable[str]) -> Any:
+    """A jsonschema-rs validator checking exactly klue's formats."""
+    # A format klue does not define checks nothing (jsonschema-rs would check
+    # some); "regex" keeps jsonschema-rs' own check, the engine patterns run on.
+    checks: dict[str, Callable[[str], bool]] = dict.fromkeys(set(format_names) - {"regex"}, _any_string)
     checks.update(formats.checks())
     try:
-        return jsonschema_rs.Draft4Validator(root, formats=checks, validate_formats=True,
-                                             ignore_unknown_formats=True, offline=True)
-    except Exception:  # e.g. a pattern Rust's regex cannot compile
-        return None
+        return jsonschema_rs.Draft4Validator(root, formats=checks, validate_formats=True, ignore_unknown_formats=True,
+                                             offline=True, pattern_options=_PATTERN_OPTIONS)
+    except (jsonschema_rs.ValidationError, ValueError) as e:
+        raise SchemaCompileError(str(e).split("\n", 1)[0]) from None
+
+
+_PATTERN_OPTIONS = jsonschema_rs.FancyRegexOptions(backtrack_limit=PATTERN_BACKTRACK_LIMIT)
 
 
 def _any_string(value: str) -> bool:
-    """A format klue does not define checks nothing (jsonschema-rs would check some)."""
     return True
 
 
-def _is_python_regex(value: str) -> bool:
+def json_keyed(value: Any) -> Any:
+    """A copy of ``value`` with every mapping key a string, as JSON sends it
+    (``{1: x}`` -> ``{"1": x}``)."""
+    if isinstance(value, dict):
+        return {_json_key(k): json_keyed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_keyed(v) for v in value]
+    return value
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    return json.dumps(key) if isinstance(key, (bool, type(None))) else str(key)
+
+
+def has_at_most_nodes(value: Any, limit: int) -> bool:
+    """True when ``value`` holds at most ``limit`` values in all (stops counting past it)."""
+    stack, count = [value], 0
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern_validator(pattern: str) -> Any:
     try:
-        re.compile(value)
-    except (re.error, RecursionError, OverflowError):
-        return False
-    return True
+        return jsonschema_rs.Draft4Validator({"pattern": pattern}, pattern_options=_PATTERN_OPTIONS)
+    except (jsonschema_rs.ValidationError, ValueError):
+        return None
+
+
+def is_linear_time_pattern(pattern: str) -> bool:
+    """True when the engine that validates values can compile ``pattern``."""
+    return _pattern_validator(pattern) is not None
+
+
+def matches_pattern(pattern: str, text: str) -> bool:
+    """``text`` matches ``pattern`` as validation reads it (a search, as JSON Schema says)."""
+    validator = _pattern_validator(pattern)
+    return validator is not None and validator.is_valid(text)
 
 
 def named_formats(node: Any) -> set[str]:
@@ -301,41 +361,6 @@ def _nothing(value: Any) -> None:
     return None
 
 
-def format_checker(formats: FormatRegistry) -> jsonschema.FormatChecker:
-    """jsonschema's view of ``formats``: the same checks the fast validators run (on strings)."""
-    checker = jsonschema.FormatChecker(formats=())
-    for fmt, check in formats.checks().items():
-        checker.checks(fmt)(_strings_only(check))
-    return checker
-
-
-def _strings_only(check: Any) -> Any:
-    return lambda value: not isinstance(value, str) or check(value)
-
-
-def _message(error: jsonschema.ValidationError) -> str:
-    """jsonschema's message, but never quoting a secret or a whole object: error
-    bodies go back to clients and into logs."""
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    if error.validator == "not" and schema.get(READ_ONLY_MARK):
-        return "is read-only: the server sets it, a request cannot"
-    if schema.get("format") == "password" or schema.get("writeOnly") is True:
-        return f"the value (not shown) fails '{error.validator}: {error.validator_value}'"
-    if error.validator == "format":
-        return f"{_short(error.instance)} is not a valid {error.validator_value}"
-    if error.validator == "additionalProperties" and error.validator_value is False:
-        return error.message.replace("were unexpected", "are not allowed").replace("was unexpected", "is not allowed")
-    if isinstance(error.instance, (dict, list)) and error.validator != "required":
-        kind = "object" if isinstance(error.instance, dict) else "array"
-        return error.message.replace(repr(error.instance), f"the {kind}", 1)
-    return error.message
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 REQUEST, RESPONSE = "request", "response"
 #: The property flag each direction treats specially.
 _HIDDEN = {REQUEST: "readOnly", RESPONSE: "writeOnly"}
@@ -368,8 +393,6 @@ def directional(schema: Any, direction: str) -> Any:
     return out
 
 
-READ_ONLY_MARK = "x-klue-read-only"
-
 
 class ValidatorCache:
     """Builds each distinct schema's validator once per API, for requests,
@@ -395,10 +418,8 @@ class ValidatorCache:
             names = self._index.reachable(schema)
             if names is not None:
                 definitions = {n: definitions[n] for n in names}
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                validator = SchemaValidator(schema, definitions, self.formats, fill_defaults=fill_defaults,
-                                            format_names=self._index.formats(names) | named_formats(schema))
+            validator = SchemaValidator(schema, definitions, self.formats, fill_defaults=fill_defaults,
+                                        format_names=self._index.formats(names) | named_formats(schema))
             self._cache[key] = validator
         return validator
 
@@ -461,24 +482,57 @@ def _definition_refs(node: Any) -> set[str] | None:
 
 class _Metaschema:
     """Checks that a schema is itself valid JSON Schema draft 4 (keyword types,
-    regex patterns), so a broken spec fails at load time, not on a request."""
+    patterns the validating engine reads), so a broken spec fails at load
+    time, not on a request."""
 
     def __init__(self) -> None:
         meta = dict(jsonschema.Draft4Validator.META_SCHEMA)
         meta.pop("id", None)  # refs to "#" stay local
-        self._check = fastjsonschema.compile(meta, use_default=False)
-        self._explainer = jsonschema.Draft4Validator(meta, format_checker=jsonschema.FormatChecker(formats=("regex",)))
+        meta.pop("$schema", None)
+        self._check = jsonschema_rs.Draft4Validator(meta, validate_formats=True, offline=True)
 
     def problems(self, schema: Any) -> list[tuple[list, str]]:
         """[(path inside the schema, reason)], empty when the schema is valid."""
         try:
-            self._check(schema)
-            return []
-        except fastjsonschema.JsonSchemaException as fast_error:
-            found = [(list(e.absolute_path), e.message) for e in self._explainer.iter_errors(schema)]
-            return found or [([], fast_error.message.replace("data", "schema", 1))]
+            if self._check.is_valid(schema):
+                return _pattern_property_problems(schema)
+            found = sorted(self._check.iter_errors(schema), key=_error_order)[:MAX_REPORTED_ERRORS]
+        except (ValueError, TypeError, OverflowError):
+            return [([], "a schema must be JSON (mapping keys are strings)")]
         except RecursionError:
             return [([], "schema is nested too deeply")]
+        return [(list(e.instance_path), _schema_message(e)) for e in found]
+
+
+def _schema_message(error: Any) -> str:
+    if type(error.kind).__name__ == "Format" and error.kind.format == "regex":
+        return (f"{quote(error.instance)} is not a regular expression klue can match "
+                "(ECMA 262 syntax, as JSON Schema says; Python-only syntax such as \\Z is not read)")
+    return describe(error.kind, error.instance, {})
+
+
+def _pattern_property_problems(schema: Any) -> list[tuple[list, str]]:
+    """``patternProperties`` keys are patterns too (the metaschema cannot say so)."""
+    problems = []
+    for path, mapping in _mappings_with_paths(schema):
+        props = mapping.get("patternProperties")
+        if isinstance(props, dict):
+            for key in props:
+                if not is_linear_time_pattern(key):
+                    problems.append(([*path, "patternProperties", key],
+                                     f"{quote(key)} is not a regular expression klue can match (ECMA 262 syntax)"))
+    return problems
+
+
+def _mappings_with_paths(node: Any) -> Iterator[tuple[list, dict]]:
+    stack: list[tuple[list, Any]] = [([], node)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            yield path, item
+            stack.extend(([*path, k], v) for k, v in item.items() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend(([*path, i], v) for i, v in enumerate(item) if isinstance(v, (dict, list)))
 
 
 _metaschema: _Metaschema | None = None
@@ -492,19 +546,17 @@ def schema_problems(schema: Any) -> list[tuple[list, str]]:
 
 
 def default_problems(default: Any, schema: dict) -> str:
-    """Why ``default`` does not match ``schema`` ('' when it does). jsonschema,
-    not a compiled validator: a default is checked once, compiling costs more."""
+    """Why ``default`` does not match ``schema`` ('' when it does), with the built-in formats."""
     if schema_problems(schema):
         return ""  # the schema's own problems are reported already
-    errors = list(jsonschema.Draft4Validator(schema, format_checker=_builtin_checker()).iter_errors(default))
-    return "; ".join(_message(e) for e in errors[:MAX_REPORTED_ERRORS])
+    try:
+        validator = SchemaValidator(schema, {}, _builtin_formats())
+        errors = [] if validator.is_valid(default) else validator.explain(default, "", "")
+    except SchemaCompileError:
+        return ""  # e.g. a $ref the default cannot be checked without
+    return "; ".join(f"{e.name}: {e.message}" if e.name else e.message for e in errors)
 
 
-_builtin: jsonschema.FormatChecker | None = None
-
-
-def _builtin_checker() -> jsonschema.FormatChecker:
-    global _builtin
-    if _builtin is None:
-        _builtin = format_checker(FormatRegistry())
-    return _builtin
+@functools.lru_cache(maxsize=1)
+def _builtin_formats() -> FormatRegistry:
+    return FormatRegistry()
