@@ -23,6 +23,10 @@ setup(
         "bravado-core>=6,<7",
         "requests>=2.28",
         "pyyaml>=6",
+        # `klue serve`: a production WSGI server in one process (buffers requests
+        # in its event loop, a fixed thread pool, idle timeouts, strict HTTP);
+        # pure Python, no dependencies, maintained by the Pylons project.
+        "waitress>=3",
         # bravado-core still uses jsonschema's RefResolver, removed in 5.
         "jsonschema>=4.18,<5",
         # The one validation engine, for values and their error messages:
@@ -38,8 +42,9 @@ setup(
         "jwt": ["PyJWT[crypto]>=2.8,<3"],
         # The Swagger UI page at <base path>/docs, served from local files.
         "docs": ["swagger-ui-bundle>=1.1"],
-        # `klue serve --workers N` and gunicorn "klue:make_app(...)".
-        "serve": ["gunicorn>=21"],
+        # `klue serve --workers N` and gunicorn "klue:make_app(...)": gevent
+        # workers, where a slow client holds a greenlet, not a worker.
+        "serve": ["gunicorn>=22", "gevent>=22"],
         # async_call's greenlet backend (used when asked, or in a gevent-patched process).
         "gevent": ["gevent>=22"],
         # bench/ (BENCHMARKS.rst): the frameworks klue is compared with, never runtime dependencies.
@@ -51,7 +56,7 @@ setup(
             "PyJWT[crypto]>=2.8,<3",
             "gevent>=22",
             "swagger-ui-bundle>=1.1",
-            "gunicorn>=21",
+            "gunicorn>=22",
             # tests/test_fuzz.py: property-based fuzzing of spawned APIs
             "schemathesis>=4.32,<5",
         ],

@@ -8,6 +8,7 @@ unless a spec defines those paths itself.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -33,10 +34,16 @@ def make_app(*spec_paths: str, mock: str | None = None, docs: bool = True, self_
              import_path: str | None = ".") -> Flask:
     """A Flask app serving every spec in ``spec_paths``.
 
-    ``self_url`` (e.g. ``http://127.0.0.1:8080``) points the clients of the
-    served APIs at this very app, so one served API can call another.
-    ``import_path`` is put first on ``sys.path`` so that ``x-bind-server:
-    handlers.x`` is found in the current directory (None to leave it be).
+    The served APIs call each other with no configuration: without
+    ``self_url``, their clients send calls into this very app, in process
+    (the handlers are right here; no address to guess, none a client's
+    ``Host`` header could forge). ``self_url`` (e.g. ``http://127.0.0.1:8080``)
+    sends them over HTTP to that address instead, to spread them over
+    workers or through a proxy. ``import_path`` is put first on ``sys.path``
+    so that ``x-bind-server: handlers.x`` is found in the current directory
+    (None to leave it be). When logging is not configured at all (as under
+    gunicorn), klue's own loggers write to stderr, so ``klue.access`` logs
+    each request as under ``klue serve``.
     """
     if not spec_paths:
         raise KlueException("make_app needs at least one spec file")
@@ -49,11 +56,28 @@ def make_app(*spec_paths: str, mock: str | None = None, docs: bool = True, self_
     if twice:
         raise KlueException(f"two specs would be served under one API name: {', '.join(twice)}; rename a file")
     app = Flask("klue")
-    apis = [ApiPool.add(name, yaml_path=path, host=self_url) for name, path in zip(names, spec_paths)]
+    local = app if self_url is None else None
+    apis = [ApiPool.add(name, yaml_path=path, host=self_url, local=local) for name, path in zip(names, spec_paths)]
+    log_to_stderr_if_unconfigured()
     for api in apis:
         api.spawn_api(app, mock=mock, docs=docs)
     _add_health_routes(app, apis)
     return app
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_to_stderr_if_unconfigured() -> None:
+    """``klue`` logs INFO to stderr when neither the root logger nor klue's
+    has a handler; a host that configured logging keeps its own."""
+    klue_log = logging.getLogger("klue")
+    if logging.getLogger().handlers or klue_log.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    klue_log.addHandler(handler)
+    klue_log.setLevel(logging.INFO)
 
 
 def _add_health_routes(app: Flask, apis: list) -> None:

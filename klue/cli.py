@@ -6,6 +6,7 @@ status, never a traceback.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -16,8 +17,10 @@ import click
 
 from ._version import __version__
 from .api import API
-from .app import api_name_for, make_app
+from .app import LOG_FORMAT, api_name_for, make_app
+from . import serving
 from .exceptions import KlueException, SpecError
+from .serving import ServeOptions, build_in_child, can_fork, in_reloaded_child
 from .spec import load_spec
 
 SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -102,63 +105,89 @@ def security_summary(requirements: list[dict[str, tuple[str, ...]]]) -> str:
 @click.option("--mock", type=click.Choice(["missing", "all"]), help="Answer operations with examples: unbound ones, or all.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes; above 1, under gunicorn (pip install 'klue-client-server[serve]').")
-@click.option("--reload", is_flag=True, help="Restart when a source file changes (development).")
+@click.option("--threads", default=ServeOptions.threads, show_default=True, type=click.IntRange(1, 256),
+              help="Threads running requests (per worker without gevent).")
+@click.option("--timeout", default=ServeOptions.timeout, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds: a silent connection is closed (one process); a stuck worker is restarted (--workers).")
+@click.option("--reload", is_flag=True, help="Run the new code after a source or spec file changes (development).")
 @click.option("--no-docs", is_flag=True, help="Do not serve the specs and their docs pages.")
-def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, workers: int, reload: bool, no_docs: bool) -> None:
+def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, workers: int, threads: int, timeout: int,
+          reload: bool, no_docs: bool) -> None:
     """Serve SPECS from one Flask app, with /ping and /version."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # klue.access logs each request already
-    _check_port(host, port)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    options = ServeOptions(host=host, port=port, workers=workers, threads=threads, timeout=timeout, reload=reload)
+    child = in_reloaded_child()
+    if not child:  # a reloaded child binds the port its parent left free
+        _check_port(host, port)
     self_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
-
-    def factory() -> Any:
-        return make_app(*specs, mock=mock, docs=not no_docs, self_url=self_url)
-
-    try:
-        app = factory()  # in this process first: a broken spec fails here, once, clearly
-    except SpecError as e:
-        for problem in e.problems:
-            click.echo(str(problem), err=True)
-        _fail(f"cannot serve {', '.join(specs)}")
-    except KlueException as e:
-        _fail(str(e))
-    server = f"gunicorn, {workers} workers" if workers > 1 else "one process; --workers N for production"
-    click.echo(f"klue: serving {', '.join(specs)} on {self_url} ({server}; Ctrl-C to stop)", err=True)
+    factory = functools.partial(make_app, *specs, mock=mock, docs=not no_docs, self_url=self_url)
+    if workers > 1:
+        _require_gunicorn()
+        failure = build_in_child(factory, _failure_text) if can_fork() else None
+        if failure:
+            click.echo(failure, err=True)
+            sys.exit(1)
+    if not child:
+        server = f"gunicorn, {workers} workers" if workers > 1 else f"waitress, {threads} threads; --workers N for more"
+        click.echo(f"klue: serving {', '.join(specs)} on {self_url} ({server}; Ctrl-C to stop)", err=True)
     try:
         if workers > 1:
-            _run_gunicorn(factory, host, port, workers, reload)
+            serving.run_gunicorn(_app_spec(specs, mock, not no_docs, self_url), options)
+        elif reload:
+            serving.run_with_reloader(functools.partial(_build, factory, exit_on_failure=False), options,
+                                      extra_files=list(specs))
         else:
-            app.run(host=host, port=port, threaded=True, use_reloader=reload)
+            serving.run_waitress(_build(factory), options)
     except KeyboardInterrupt:
         pass
-    click.echo("klue: stopped", err=True)
+    if not child:
+        click.echo("klue: stopped", err=True)
+
+
+def _app_spec(specs: tuple[str, ...], mock: str | None, docs: bool, self_url: str) -> str:
+    """gunicorn's ``module:factory(literal arguments)`` for this app."""
+    args = ", ".join([*map(repr, (os.path.abspath(p) for p in specs)), f"mock={mock!r}", f"docs={docs!r}",
+                      f"self_url={self_url!r}", f"import_path={os.getcwd()!r}"])
+    return f"klue.app:make_app({args})"
+
+
+def _build(factory: Callable[[], Any], exit_on_failure: bool = True) -> Any:
+    """The app, or its failure said clearly (and an exit, unless a reloader
+    waits for the file that fixes it)."""
+    try:
+        return factory()
+    except (KlueException, OSError) as e:
+        click.echo(_failure_text(e), err=True)
+        if exit_on_failure:
+            sys.exit(1)
+        click.echo("klue: waiting for a change to reload", err=True)
+        return None
+
+
+def _failure_text(e: BaseException) -> str:
+    if isinstance(e, SpecError):
+        return "\n".join([*map(str, e.problems), "klue: cannot serve the specs"])
+    if isinstance(e, (KlueException, OSError)):
+        return f"klue: {e}"
+    return f"klue: the app could not be built: {type(e).__name__}: {e}"
+
+
+def _require_gunicorn() -> None:
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        _fail("--workers above 1 needs gunicorn: pip install 'klue-client-server[serve]'")
 
 
 def _check_port(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # as the server will bind: a port whose last connections are closing (TIME_WAIT) is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as e:
             reason = "in use" if e.errno in (98, 48, 10048) else (e.strerror or str(e))
             _fail(f"cannot listen on {host}:{port}: {reason}")
-
-
-def _run_gunicorn(factory: Callable[[], Any], host: str, port: int, workers: int, reload: bool) -> None:
-    try:
-        from gunicorn.app.base import BaseApplication
-    except ImportError:
-        _fail("--workers above 1 needs gunicorn: pip install 'klue-client-server[serve]'")
-
-    class KlueGunicorn(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in {"bind": f"{host}:{port}", "workers": workers, "reload": reload,
-                               "accesslog": None, "graceful_timeout": 5}.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            return factory()
-
-    KlueGunicorn().run()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,7 @@
 import logging
 
 import pytest
-from flask import Flask
+from flask import Flask, Response
 
 from klue.exceptions import KlueException, NotFound, ValidationError
 from klue.swagger import ApiPool
@@ -216,7 +216,14 @@ def test_global_decorator_wraps_x_decorate_server():
     assert behaviours.order == ["global:before", "global:after"]  # no x-decorate-server there
 
 
-def test_no_content_has_the_declared_media_type_not_html(client):
+def test_no_content_has_no_media_type_not_even_html(client):
     returns((None, 204))
     r = client.delete("/api/nothing")
-    assert r.status_code == 204 and r.data == b"" and r.headers["Content-Type"] == "application/json"
+    assert r.status_code == 204 and r.data == b"" and "Content-Type" not in r.headers
+
+
+def test_a_handler_s_own_204_or_304_response_loses_its_body_and_media_type(client):
+    for status in (204, 304):
+        returns(lambda: Response("ignored", status=status, mimetype="text/html"))
+        r = client.delete("/api/nothing")
+        assert r.status_code == status and r.data == b"" and "Content-Type" not in r.headers

@@ -1,4 +1,5 @@
 """spawn_api: routes, bindings, 404/405, CORS, call ID and call path, real HTTP."""
+import re
 import threading
 import uuid
 
@@ -170,6 +171,35 @@ def test_cors_opt_in():
     behaviours.result = None
     r = app.test_client().get("/api/a", headers={"Origin": "https://x.org"})
     assert r.headers["Access-Control-Allow-Origin"] == "https://x.org"
+
+
+def test_cors_true_is_any_origin_without_credentials_never_a_reflected_origin():
+    app = Flask("t")
+    ApiPool.add("t", yaml_str=minimal(base="/api")).spawn_api(app, cors=True)
+    behaviours.result = None
+    for origin in ("https://evil.example", "null"):
+        r = app.test_client().get("/api/a", headers={"Origin": origin})
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Access-Control-Allow-Credentials" not in r.headers
+
+
+@pytest.mark.parametrize("origins", [None, "*", ["*"], ["null"], ["https://.*\\.example"], [re.compile("x")]])
+def test_credentials_without_an_explicit_list_of_origins_are_refused_at_spawn(origins):
+    options = {"supports_credentials": True} if origins is None else {"supports_credentials": True, "origins": origins}
+    with pytest.raises(KlueException, match="explicit list of origins"):
+        ApiPool.add("t", yaml_str=minimal()).spawn_api(Flask("t"), cors=options)
+
+
+def test_credentials_go_to_listed_origins_only():
+    app = Flask("t")
+    cors = {"supports_credentials": True, "origins": ["https://app.example"]}
+    ApiPool.add("t", yaml_str=minimal(base="/api")).spawn_api(app, cors=cors)
+    behaviours.result = None
+    good = app.test_client().get("/api/a", headers={"Origin": "https://app.example"})
+    assert good.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert good.headers["Access-Control-Allow-Credentials"] == "true"
+    bad = app.test_client().get("/api/a", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in bad.headers
 
 
 # -- call ID and call path -------------------------------------------------------------

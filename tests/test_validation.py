@@ -42,7 +42,7 @@ def test_values_json_would_send_with_string_keys_are_judged_so():
     assert reasons(v, {1: "x"}) == [("1", "'x' is not of type 'integer'")]
     assert v.validate({"a": 2**80}, "body") == {"a": 2**80}  # beyond 64 bits
     assert not v.is_valid({"a": {1, 2}})  # a set is not JSON
-    assert reasons(v, {"a": {1, 2}}) == [("", "a dict value holds something that is not JSON")]
+    assert reasons(v, {"a": {1, 2}}) == [("", "a dict holds something that is not JSON")]
 
 
 def test_formats_are_klue_s_not_the_engine_s():

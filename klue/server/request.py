@@ -8,9 +8,11 @@ Per request it only reads, converts and validates; every problem becomes a
 from __future__ import annotations
 
 import re
+import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from ..exceptions import FieldError, UnsupportedMediaType, ValidationError
 from ..spec.interface import BODY, FORM, FORM_MEDIA_TYPES, HEADER, MISSING, PATH, QUERY, Operation, Parameter
@@ -28,6 +30,40 @@ _INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 OBJECT_FORMATS = ("deepObject", "form-object")
+
+
+def read_whole(request: "Request", *, form: bool = False) -> bytes:
+    """The request's body (parsed into ``request.form`` and ``files`` for a
+    ``form``), whole, or raise: 413 when it is over the limit, whatever the
+    framing (werkzeug cuts a chunked body at the limit and would hand over
+    the prefix), 400 when the framing is broken."""
+    try:
+        data = request.get_data(cache=True, parse_form_data=form)
+    except Exception as e:
+        if isinstance(e, _framing_errors()):
+            raise BadRequest("the request body could not be read: malformed chunked encoding, "
+                             "or the connection closed early") from None
+        raise
+    environ, limit = request.environ, request.max_content_length
+    if (limit is not None and request.content_length is None and environ.get("wsgi.input_terminated")
+            and (form or len(data) >= limit) and _has_more(environ["wsgi.input"])):
+        raise RequestEntityTooLarge()
+    return data
+
+
+def _framing_errors() -> tuple[type[BaseException], ...]:
+    """What a WSGI server raises while the app reads a body its client framed
+    wrongly (the client's fault, a 400): gunicorn's parse errors, if gunicorn
+    serves (only then is its module loaded), and socket errors."""
+    gunicorn_errors = sys.modules.get("gunicorn.http.errors")
+    return (OSError, gunicorn_errors.ParseException) if gunicorn_errors is not None else (OSError,)
+
+
+def _has_more(stream: Any) -> bool:
+    try:
+        return bool(stream.read(1))
+    except OSError:
+        return False
 
 
 class InvalidValue(ValueError):
@@ -208,6 +244,7 @@ class RequestParser:
         kwargs: dict[str, Any] = {}
         if self.form_types:
             self._check_form_type(request)
+            read_whole(request, form=True)
         for reader in self.readers:
             try:
                 value = reader.read(reader.source(request, path_args))
@@ -248,7 +285,7 @@ class RequestParser:
     def _read_body(self, request: "Request") -> Any:
         body = self.body
         assert body is not None
-        data = request.get_data(cache=True)
+        data = read_whole(request)
         if not data:
             if body.required:
                 raise ValidationError.for_field(BODY, body.name, "a request body is required")

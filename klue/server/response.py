@@ -65,6 +65,12 @@ class ResponseBuilder:
         self.declared = {status: _Declared(r.schema, api) for status, r in op.responses.items()}
 
     def build(self, result: Any) -> WerkzeugResponse:
+        response = self._build(result)
+        if response.status_code in _NO_BODY_STATUSES:
+            without_body(response)
+        return response
+
+    def _build(self, result: Any) -> WerkzeugResponse:
         if isinstance(result, WerkzeugResponse):
             return result
         status, headers = self.success_status, None
@@ -78,9 +84,7 @@ class ResponseBuilder:
                 raise ResponseValidationError(f"{self.op.label}: a {status} response has no body, but the handler returned one")
             if declared.has_schema:
                 raise ResponseValidationError(f"{self.op.label}: handler returned None for status {status}")
-            # No body, but the operation's declared media type, not Flask's text/html:
-            # clients and conformance checkers trusting the spec expect it.
-            response = Response(status=status, mimetype=self.mimetype)
+            response = Response(status=status)
         else:
             body = declared.encode(result)
             if declared.validate is not None:
@@ -98,6 +102,14 @@ class ResponseBuilder:
 
 
 _NO_BODY_STATUSES = frozenset({204, 205, 304})
+
+
+def without_body(response: WerkzeugResponse) -> None:
+    """A 204, 205 or 304 has no content (RFC 9110), so no media type either,
+    whatever a handler's own ``Response`` carried."""
+    response.response = []
+    for name in ("Content-Type", "Content-Length", "Content-Encoding"):
+        response.headers.pop(name, None)
 
 
 def _unpack(result: tuple, default_status: int) -> tuple[Any, int, Any]:

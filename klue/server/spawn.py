@@ -175,13 +175,17 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
         api = state.api_for_path(request.path)
         if api is None:
             return previous(e) if previous else e
-        call_id, _ = open_call(api.name, request.environ)
+        call_id, call_path = open_call(api.name, request.environ)
         message = f"{request.method} {request.path}: " + ("no such path" if klue_error is NotFound else "method not allowed")
         response = ErrorRenderer(api).render(klue_error(message), None, call_id)
         response.headers[CALLER_ID_HEADER] = call_id
         response.headers[NOSNIFF_HEADER[0]] = NOSNIFF_HEADER[1]
         if getattr(e, "valid_methods", None):
             response.headers["Allow"] = ", ".join(e.valid_methods)
+        if access_log.isEnabledFor(logging.INFO):  # a scan of unknown paths shows in the access log too
+            masked = masked_query_names(api.spec.security_schemes.values())
+            access_log.info("%s %s %s -> %s (call %s, path %s)", api.name, loggable(request.method),
+                            loggable_url(request, masked), response.status_code, call_id, call_path)
         return response
 
     return handle
@@ -257,5 +261,24 @@ def _enable_cors(app: Flask, base_path: str, options: bool | dict) -> None:
         from flask_cors import CORS
     except ImportError:  # pragma: no cover - depends on the extra being installed
         raise KlueException("cors=True needs flask-cors: pip install 'klue-client-server[cors]'") from None
-    settings = options if isinstance(options, dict) else {}
-    CORS(app, resources={(base_path or "") + "/*": settings})
+    CORS(app, resources={(base_path or "") + "/*": cors_settings(options)})
+
+
+_REGEX_CHARS = set("*\\[]?$^()")  # flask-cors reads an origin holding one as a pattern
+
+
+def cors_settings(options: bool | dict) -> dict:
+    """flask-cors settings for ``cors=``: ``True`` is any origin, without
+    credentials (``Access-Control-Allow-Origin: *``, never a reflected
+    ``Origin``, ``null`` included). Credentials need a list of origins."""
+    settings = dict(options) if isinstance(options, dict) else {}
+    origins = settings.get("origins", "*")
+    if settings.get("supports_credentials"):
+        listed = [origins] if isinstance(origins, str) else list(origins or ())
+        if not listed or any(not isinstance(o, str) or o == "null" or set(o) & _REGEX_CHARS for o in listed):
+            raise KlueException("cors: supports_credentials needs an explicit list of origins "
+                                "(not '*', 'null' or patterns): any site could otherwise call the API as its users")
+    elif origins == "*":
+        settings.setdefault("send_wildcard", True)
+    settings["origins"] = origins
+    return settings

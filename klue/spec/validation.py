@@ -103,7 +103,10 @@ class SchemaValidator:
         try:
             errors, value = self._errors_of(value)
         except (ValueError, TypeError, OverflowError):
-            return [FieldError(location, name, f"a {type(value).__name__} value holds something that is not JSON")]
+            kind = type(value).__name__
+            reason = f"a {kind} holds something that is not JSON" if isinstance(value, (dict, list, tuple)) \
+                else f"a {kind} is not a JSON value"
+            return [FieldError(location, name, reason)]
         except RecursionError:
             return [FieldError(location, name, "value is nested too deeply")]
         if not errors:
