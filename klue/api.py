@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .client import ApiClient, CircuitBreaker, RetryPolicy
+from .client.transport import DEFAULT_MAX_RESPONSE_SIZE
 from .exceptions import KlueException, ValidationError
 from .models import ModelNamespace, Persistence, build_model_classes
 from .spec import Spec
@@ -39,6 +40,7 @@ class API:
         retry: "RetryPolicy | None" = None,
         circuit_breaker: "CircuitBreaker | None" = DEFAULT_BREAKER,
         credentials: Mapping[str, Any] | None = None,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         if error_callback is not None and not callable(error_callback):
             raise TypeError(f"error_callback of API '{name}' must be callable, got {error_callback!r}")
@@ -59,7 +61,8 @@ class API:
         self.model = ModelNamespace(name, classes)
         if circuit_breaker is DEFAULT_BREAKER:
             circuit_breaker = CircuitBreaker()  # one per API: each holds its hosts' states
-        self.client = ApiClient(self, local_app=local, retry=retry, breaker=circuit_breaker, credentials=credentials)
+        self.client = ApiClient(self, local_app=local, retry=retry, breaker=circuit_breaker, credentials=credentials,
+                                max_response_size=max_response_size)
 
     def __repr__(self) -> str:
         return f"<API '{self.name}' {self.spec.title!r} {self.get_version()} from {self.spec.source}>"

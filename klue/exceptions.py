@@ -237,6 +237,12 @@ class CallTimeout(ClientError):
     code = "CALL_TIMEOUT"
 
 
+class ResponseTooLarge(ClientError):
+    """The called service's response body is over ``max_response_size`` (decompressed): the rest was not read."""
+
+    code = "RESPONSE_TOO_LARGE"
+
+
 class CallConnectionError(ClientError):
     """The called service could not be reached, or dropped the connection."""
 

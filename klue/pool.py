@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .api import API, DEFAULT_BREAKER
 from .client import RetryPolicy
+from .client.transport import DEFAULT_MAX_RESPONSE_SIZE
 from .exceptions import KlueException, MergeApisException
 from .spec import gc_paused, load_spec
 
@@ -57,6 +58,7 @@ class ApiPool(metaclass=_ApiPoolType):
         retry: RetryPolicy | None = None,
         circuit_breaker: Any = DEFAULT_BREAKER,
         credentials: Mapping[str, Any] | None = None,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> API:
         """Load a spec from exactly one of ``yaml_path``, ``yaml_str`` or ``spec_dict``
         and register it as ``name``, replacing any API loaded under that name.
@@ -64,13 +66,15 @@ class ApiPool(metaclass=_ApiPoolType):
         ``local=app`` sends the client's calls into that Flask app, in process
         (for tests); ``retry`` sets the client's ``RetryPolicy``;
         ``circuit_breaker`` its ``CircuitBreaker`` (None: none); ``credentials``
-        what the client sends for each security scheme (``klue.client.credentials``)."""
+        what the client sends for each security scheme (``klue.client.credentials``);
+        ``max_response_size`` the largest response body (decompressed) the
+        client reads, 10 MiB by default (None: no limit)."""
         _check_name(name)
         with gc_paused():  # building the API allocates as much as loading
             spec = load_spec(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict)
             api = API(name, spec, timeout=timeout, error_callback=error_callback, formats=formats,
                       host=host, port=port, proto=proto, do_persist=do_persist, local=local, retry=retry,
-                      circuit_breaker=circuit_breaker, credentials=credentials)
+                      circuit_breaker=circuit_breaker, credentials=credentials, max_response_size=max_response_size)
         with cls._lock:
             previous = cls._apis.get(name)
             cls._apis[name] = api

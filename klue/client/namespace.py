@@ -20,7 +20,7 @@ from ..spec.loader import pointer_join
 from .breaker import CircuitBreaker
 from .caller import OperationCaller
 from .credentials import check_credentials
-from .transport import RetryPolicy, Transport
+from .transport import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy, Transport
 
 if TYPE_CHECKING:
     from ..api import API
@@ -58,7 +58,13 @@ class ApiClient:
     """The callers of one API: ``api.client.<name>(*args, **kwargs)`` returns a ``Call``."""
 
     def __init__(self, api: "API", *, local_app: Any = None, retry: RetryPolicy | None = None, pool_size: int = 64,
-                 breaker: CircuitBreaker | None = None, credentials: Mapping[str, Any] | None = None) -> None:
+                 breaker: CircuitBreaker | None = None, credentials: Mapping[str, Any] | None = None,
+                 max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        if max_response_size is not None and (isinstance(max_response_size, bool) or not isinstance(
+                max_response_size, int) or max_response_size < 1):
+            raise ValueError(f"max_response_size of API '{api.name}' must be a number of bytes above 0, "
+                             f"or None, not {max_response_size!r}")
+        self._max_response_size = max_response_size
         self._api = api
         self._breaker = breaker
         self._credentials = check_credentials(api.name, api.spec.security_schemes, credentials)
@@ -108,7 +114,8 @@ class ApiClient:
         if self._transport_instance is None:
             with self._lock:
                 if self._transport_instance is None:
-                    self._transport_instance = Transport(self._api.name, self._pool_size, self._local_app)
+                    self._transport_instance = Transport(self._api.name, self._pool_size, self._local_app,
+                                                         self._max_response_size)
         return self._transport_instance
 
     def _base_url(self) -> str:

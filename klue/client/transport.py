@@ -21,6 +21,7 @@ requests reads them on every call, ~0.15 ms of CPU, more than klue's own work.
 """
 from __future__ import annotations
 
+import functools
 import http.cookiejar
 import random
 import re
@@ -32,14 +33,18 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from ..exceptions import CallConnectionError, CallTimeout, ClientError
+from ..exceptions import CallConnectionError, CallTimeout, ClientError, ResponseTooLarge
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_TIMEOUT = 10.0
+#: A response body larger than this (decompressed) is refused (``ApiPool.add(max_response_size=...)``).
+DEFAULT_MAX_RESPONSE_SIZE = 10 * 1024 * 1024
+_READ_SIZE = 64 * 1024
 
 Send = Callable[..., requests.Response]
 #: What the network can do to a request (ChunkedEncodingError: the connection
@@ -101,7 +106,7 @@ class _Session(requests.Session):
         self._environment: dict[tuple[str, str], dict[str, Any]] = {}
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
-        if proxies or stream is not None or verify is not None or cert is not None or not self.trust_env:
+        if proxies or verify is not None or cert is not None or not self.trust_env:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
@@ -110,14 +115,16 @@ class _Session(requests.Session):
             if len(self._environment) >= self.MAX_HOSTS:
                 self._environment.clear()
             settings = self._environment[key] = super().merge_environment_settings(url, {}, None, None, None)
-        return {**settings, "proxies": dict(settings["proxies"])}
+        return {**settings, "proxies": dict(settings["proxies"]), "stream": stream}
 
 
 class Transport:
     """The session of one API and the retry loop around it."""
 
-    def __init__(self, api_name: str, pool_size: int = 32, local_app: Any = None) -> None:
+    def __init__(self, api_name: str, pool_size: int = 32, local_app: Any = None,
+                 max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE) -> None:
         self.api_name = api_name
+        self.max_response_size = max_response_size
         self.session = _Session()
         # One session serves every caller of the API: a cookie one user's call
         # received must never travel with another's.
@@ -129,15 +136,22 @@ class Transport:
 
     def send(self, method: str, url: str, *, policy: RetryPolicy, max_attempts: int, force_retry: bool,
              timeout: tuple[float, float], send: Send | None = None, **kwargs: Any) -> requests.Response:
-        """Send with retries; raises ``CallTimeout``/``CallConnectionError`` after the last attempt."""
+        """Send with retries; raises ``CallTimeout``/``CallConnectionError`` after the last attempt.
+
+        Each attempt gets ``connect + read`` timeout seconds for the whole
+        exchange, body included, and at most ``max_response_size`` bytes of
+        body (decompressed)."""
         send = send or self.session.request
         may_retry_sent = force_retry or method in IDEMPOTENT_METHODS
         attempt = 0
         while True:
             attempt += 1
             last = attempt >= max_attempts
+            deadline = time.monotonic() + timeout[0] + timeout[1]
             try:
-                response = send(method, url, timeout=timeout, **kwargs)
+                response = send(method, url, timeout=timeout, stream=True, **kwargs)
+                if response.status_code not in RETRYABLE_STATUSES or not may_retry_sent or last:
+                    read_body(response, deadline, self.max_response_size, method, url, attempt)
             except _NETWORK_FAILURES as e:
                 retry = not last and (may_retry_sent or _never_reached_server(e))
                 if not retry:
@@ -165,6 +179,63 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+
+
+
+def read_body(response: requests.Response, deadline: float, max_size: int | None, method: str, url: str,
+              attempt: int) -> None:
+    """Read ``response``'s body into it (``response.content``), read by read,
+    so that neither a trickling server (``deadline``) nor a huge or
+    decompression-bomb body (``max_size``) can hold the caller."""
+    if response._content is not False:  # already read (a local app's response)
+        return
+    try:
+        declared = int(response.headers.get("Content-Length", ""))
+    except ValueError:
+        declared = -1
+    if max_size is not None and declared > max_size and not response.headers.get("Content-Encoding"):
+        response.close()
+        raise ResponseTooLarge(f"{method} {url}: the response is {declared} bytes, over the limit of {max_size}",
+                               method=method, url=url, attempts=attempt)
+    read, chunks, size = _reader(response.raw), [], 0
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise requests.ReadTimeout("the whole response took longer than the call's timeout")
+            chunk = read(_READ_SIZE)
+            if not chunk:
+                break
+            size += len(chunk)
+            if max_size is not None and size > max_size:
+                raise ResponseTooLarge(f"{method} {url}: the response is over the limit of {max_size} bytes",
+                                       method=method, url=url, attempts=attempt)
+            chunks.append(chunk)
+    except BaseException as e:
+        response.close()
+        raise _as_requests_error(e) from e
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+
+
+def _as_requests_error(error: BaseException) -> BaseException:
+    """urllib3's errors while reading a body, as requests' own ``content`` reports them."""
+    if isinstance(error, urllib3.exceptions.ReadTimeoutError):
+        return requests.ReadTimeout(error)
+    if isinstance(error, urllib3.exceptions.ProtocolError):
+        return requests.exceptions.ChunkedEncodingError(error)
+    if isinstance(error, urllib3.exceptions.DecodeError):
+        return requests.exceptions.ContentDecodingError(error)
+    if isinstance(error, urllib3.exceptions.SSLError):
+        return requests.exceptions.SSLError(error)
+    return error
+
+
+def _reader(raw: Any) -> Callable[[int], bytes]:
+    """One socket read at a time, decompressed (urllib3), or a local app's bytes."""
+    if isinstance(raw, urllib3.HTTPResponse):
+        return functools.partial(raw.read1, decode_content=True)
+    return raw.read
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
