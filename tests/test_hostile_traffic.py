@@ -28,7 +28,7 @@ paths:
   /items:
     post:
       x-bind-server: handlers.store
-      parameters: [{in: body, name: body, schema: {type: object}}]
+      parameters: [{in: body, name: body, required: true, schema: {type: object}}]
       responses:
         201: {description: stored, schema: {type: object}}
   /items/{name}:
@@ -166,6 +166,17 @@ def test_a_content_length_over_the_limit_is_refused_before_the_body_is_sent(serv
     reply = raw(port, b"POST /h/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                       b"Content-Length: 104857600\r\n\r\n{", timeout=10, read_all=False)
     assert status_of(reply) == 413 and time.monotonic() - started < 5, mode
+
+
+def test_an_http_1_0_body_without_a_length_is_never_read_as_one(served):
+    """Without Content-Length or chunks a request has no body (RFC 9112 6.3): the
+    server does not wait for the client to close, and the handler never sees it."""
+    mode, port, _ = served
+    started = time.monotonic()
+    reply = raw(port, b"POST /h/items HTTP/1.0\r\nContent-Type: application/json\r\n\r\n" + b'{"a": 1}' * 1000,
+                read_all=False)
+    assert status_of(reply) == 400 and b"a request body is required" in reply, (mode, reply[:300])
+    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize("framing", [

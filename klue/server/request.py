@@ -45,8 +45,8 @@ def read_whole(request: "Request", *, form: bool = False) -> bytes:
                              "or the connection closed early") from None
         raise
     environ, limit = request.environ, request.max_content_length
-    if (limit is not None and request.content_length is None and environ.get("wsgi.input_terminated")
-            and (form or len(data) >= limit) and _has_more(environ["wsgi.input"])):
+    if (limit is not None and (form or len(data) >= limit) and environ.get("wsgi.input_terminated")
+            and request.content_length is None and _has_more(environ["wsgi.input"])):
         raise RequestEntityTooLarge()
     return data
 
