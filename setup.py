@@ -43,12 +43,14 @@ setup(
         # The Swagger UI page at <base path>/docs, served from local files.
         "docs": ["swagger-ui-bundle>=1.1"],
         # `klue serve --workers N` and gunicorn "klue:make_app(...)": gevent
-        # workers, where a slow client holds a greenlet, not a worker.
-        "serve": ["gunicorn>=22", "gevent>=22"],
+        # workers, where a slow client holds a greenlet, not a worker (gunicorn's
+        # gevent worker imports packaging without declaring it).
+        "serve": ["gunicorn>=22", "gevent>=22", "packaging"],
         # async_call's greenlet backend (used when asked, or in a gevent-patched process).
         "gevent": ["gevent>=22"],
         # bench/ (BENCHMARKS.rst): the frameworks klue is compared with, never runtime dependencies.
-        "bench": ["connexion[flask,uvicorn]>=3,<4", "bravado>=11", "gunicorn>=21", "pyinstrument"],
+        "bench": ["connexion[flask,uvicorn]>=3,<4", "bravado>=11", "gunicorn>=22", "gevent>=22", "packaging",
+                  "pyinstrument"],
         "test": [
             "pytest>=7",
             "pytest-timeout>=2",

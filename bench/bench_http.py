@@ -1,4 +1,5 @@
-"""Server over HTTP on 127.0.0.1: klue's spawned app against plain Flask, both under gunicorn.
+"""Server over HTTP on 127.0.0.1: klue's spawned app against plain Flask, both
+under gunicorn; then klue's app under each WSGI server klue can run it with.
 
 Both apps run at once under the same gunicorn settings (2 sync workers, each
 on its own free port of 127.0.0.1); a bounded load generator drives one at a
@@ -7,6 +8,9 @@ round runs GET /v1/items/7 and the validated POST /v1/orders for 10 s per
 app; req/s, p50/p99 latency and errors are medians over rounds, ratios are
 taken within each round. The machine has 2 cores: the workers and the load
 generator share them, so absolute figures are low; the ratio is the point.
+The second table serves the klue app with werkzeug's threaded development
+server (what ``klue serve`` ran before), waitress as ``klue serve`` runs it,
+and gunicorn with 2 sync and 2 gevent workers (``klue serve --workers 2``).
 
     python bench/bench_http.py [--smoke] [--rounds N] [--duration S] [--loadgen auto|wrk|python]
 """
@@ -172,7 +176,46 @@ def main() -> int:
         errors = sum(x["errors"] for x in by_app["klue"])
         verdicts.check(f"{endpoint.split()[0]} under gunicorn >= {TARGET}x plain Flask req/s, zero errors",
                        c.median(ratios) >= TARGET and errors == 0, f"{c.median(ratios):.3f}x, {errors} errors")
+    compare_servers(eps, duration, loadgen)
     return c.finish(verdicts, args)
+
+
+_IN_PROCESS = ("import sys; sys.path[:0] = [{bench!r}, {root!r}]; import bench_apps; app = bench_apps.klue_app(); "
+               "{serve}")
+SERVERS = {
+    # its per-request log lines would fill the unread stderr pipe and stall it
+    "werkzeug, threaded": "import logging; logging.getLogger('werkzeug').setLevel(logging.ERROR); "
+                          "from werkzeug.serving import run_simple; run_simple({host!r}, {port}, app, threaded=True)",
+    "waitress, 8 threads (klue serve)": "from klue.serving import ServeOptions, run_waitress; "
+                                        "run_waitress(app, ServeOptions(host={host!r}, port={port}))",
+}
+
+
+def server_command(name: str, port: int) -> list[str]:
+    if name == "gunicorn, 2 sync workers":
+        return c.gunicorn_command("klue", port)
+    if name == "gunicorn, 2 gevent workers (klue serve --workers 2)":
+        return [*c.gunicorn_command("klue", port)[:-1], "--worker-class", "gevent", "--worker-connections", "1000",
+                c.gunicorn_command("klue", port)[-1]]
+    serve = SERVERS[name].format(host=c.LOOPBACK, port=port)
+    return [sys.executable, "-c", _IN_PROCESS.format(bench=str(c.BENCH_DIR), root=str(c.ROOT), serve=serve)]
+
+
+def compare_servers(eps: dict, duration: float, loadgen: str) -> None:
+    """The klue app under each server, one at a time (no verdict: a record for BENCHMARKS.rst)."""
+    names = [*SERVERS, "gunicorn, 2 sync workers", "gunicorn, 2 gevent workers (klue serve --workers 2)"]
+    rows: dict[str, list] = {e: [] for e in eps}
+    for name in names:
+        port = c.free_port()
+        with c.process(server_command(name, port), name=name) as proc:
+            c.wait_until_up(f"http://{c.LOOPBACK}:{port}/v1/items/1", proc)
+            for endpoint, (method, path, body, ok) in eps.items():
+                result = (run_wrk(port, method, path, body, duration) if loadgen == "wrk"
+                          else run_python(port, method, path, body, duration, ok))
+                rows[endpoint].append([name, f"{result['rps']:,.0f}", f"{result['p50_ms']:.2f}",
+                                       f"{result['p99_ms']:.2f}", result["errors"]])
+    for endpoint, table in rows.items():
+        c.print_table(f"{endpoint}: klue's app by server", ["server", "req/s", "p50 ms", "p99 ms", "errors"], table)
 
 
 if __name__ == "__main__":

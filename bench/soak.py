@@ -1,10 +1,12 @@
-"""Soak test: the demo petstore under gunicorn, a mixed load for a while, then checks.
+"""Soak test: the demo petstore under gunicorn or ``klue serve``, a mixed load for a while, then checks.
 
-    python bench/soak.py                  # 60 s, 4 threads
+    python bench/soak.py                  # 60 s, 4 threads, gunicorn
+    python bench/soak.py --server waitress  # klue serve in one process (waitress)
     python bench/soak.py --seconds 600 --threads 8
     python bench/soak.py --smoke          # 5 s: checks the script still runs
 
 Runs ``python -m gunicorn -w 2 -b 127.0.0.1:<free port> "klue:make_app('specs/petstore.yaml')"``
+(or ``klue serve specs/petstore.yaml --port <free port>``, with ``--server waitress``)
 with ``PETSTORE_DB`` in a temporary directory, and sends from a few threads a
 mix of valid and invalid requests: creates, gets (existing and missing pets),
 lists with filters, deletes, malformed JSON, wrong types, unknown fields,
@@ -59,10 +61,16 @@ def free_port() -> int:
 
 # -- gunicorn and its workers -----------------------------------------------------------
 
-def start_gunicorn(port: int, workers: int, db_path: str, log_path: str) -> subprocess.Popen:
+DEMO_KEY = os.environ.get("PETSTORE_API_KEY", "demo-key")
+
+
+def start_gunicorn(port: int, workers: int, db_path: str, log_path: str, server: str = "gunicorn") -> subprocess.Popen:
     env = dict(os.environ, PETSTORE_DB=db_path)
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{LOOPBACK}:{port}",
-               "klue:make_app('specs/petstore.yaml')"]
+    if server == "waitress":
+        command = [sys.executable, "-m", "klue.cli", "serve", "specs/petstore.yaml", "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{LOOPBACK}:{port}",
+                   "klue:make_app('specs/petstore.yaml')"]
     log = open(log_path, "wb")
     try:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -112,14 +120,15 @@ def rss_kb(pid: int) -> int | None:
 
 
 def wait_until_serving(proc: subprocess.Popen, base: str, workers: int, log_path: str, timeout: float = 30) -> list[int]:
+    """The pids that serve: gunicorn's ``workers`` children, or the one process (``workers`` 0)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"gunicorn exited with status {proc.returncode}:\n{Path(log_path).read_text()[-3000:]}")
         with contextlib.suppress(requests.RequestException):
             if requests.get(f"{base}/ping", timeout=1).status_code == 200:
-                pids = children(proc.pid)
-                if len(pids) == workers:
+                pids = children(proc.pid) if workers else [proc.pid]
+                if len(pids) == max(workers, 1):
                     return pids
         time.sleep(0.1)
     raise SystemExit(f"gunicorn did not serve within {timeout:g} s:\n{Path(log_path).read_text()[-3000:]}")
@@ -173,6 +182,7 @@ def new_pet(rng: random.Random) -> dict:
 def worker(index: int, base: str, deadline: float, ledger: Ledger) -> None:
     rng = random.Random(index)
     session = requests.Session()
+    session.headers["X-API-Key"] = DEMO_KEY  # the demo's writes need it (examples/petstore.py)
     mine: list[int] = []  # pets this thread created and has not deleted: no other thread deletes them
     api = f"{base}/v1"
 
@@ -289,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
     p.add_argument("--smoke", action="store_true", help="a 5-second run: checks the script still runs")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    p.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn",
+                   help="gunicorn with make_app (default), or klue serve in one process (waitress)")
     p.add_argument("--max-rss-growth-mb", type=float, default=20.0,
                    help="largest VmRSS growth of a worker from the end of warm-up to the end (default 20 MB)")
     args = p.parse_args(argv)
@@ -300,9 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     db_path, log_path = os.path.join(tmp, "petstore.sqlite3"), os.path.join(tmp, "gunicorn.log")
     port = free_port()
     base = f"http://{LOOPBACK}:{port}"
-    proc = start_gunicorn(port, args.workers, db_path, log_path)
+    proc = start_gunicorn(port, args.workers, db_path, log_path, args.server)
+    one_process = args.server == "waitress"
     try:
-        workers = wait_until_serving(proc, base, args.workers, log_path)
+        workers = wait_until_serving(proc, base, 0 if one_process else args.workers, log_path)
         rss_boot = {pid: rss_kb(pid) for pid in workers}
 
         warm = Ledger()  # a short warm-up: first requests compile and cache; not counted
@@ -324,14 +337,15 @@ def main(argv: list[str] | None = None) -> int:
         stuck = sum(t.is_alive() for t in threads)
 
         rss_end = {pid: rss_kb(pid) for pid in workers}
-        workers_now = children(proc.pid)
+        workers_now = [proc.pid] if one_process and proc.poll() is None else children(proc.pid)
         lost, resurrected = verify_writes(base, ledger)
     finally:
         stop_gunicorn(proc)
 
     log_text = Path(log_path).read_text(errors="replace")
     total = sum(ledger.statuses.values())
-    print(f"soak: demo petstore under gunicorn -w {args.workers} on {base}, {args.threads} threads, {elapsed:.1f} s")
+    served_by = "klue serve (waitress)" if one_process else f"gunicorn -w {args.workers}"
+    print(f"soak: demo petstore under {served_by} on {base}, {args.threads} threads, {elapsed:.1f} s")
     print(f"requests: {total} ({total / elapsed:.0f}/s); latency p50 {percentile(ledger.latencies, .5) * 1000:.1f} ms,"
           f" p99 {percentile(ledger.latencies, .99) * 1000:.1f} ms")
     print("by status: " + ", ".join(f"{s}: {n}" for s, n in sorted(ledger.statuses.items(), key=lambda i: str(i[0]))))
