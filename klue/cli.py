@@ -119,8 +119,10 @@ def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, worker
     child = in_reloaded_child()
     if not child:  # a reloaded child binds the port its parent left free
         _check_port(host, port)
-    self_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
-    factory = functools.partial(make_app, *specs, mock=mock, docs=not no_docs, self_url=self_url)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    # The served APIs call each other in process: over HTTP, nested calls could
+    # take every thread of the fixed pool and wait on each other.
+    factory = functools.partial(make_app, *specs, mock=mock, docs=not no_docs)
     if workers > 1:
         _require_gunicorn()
         failure = build_in_child(factory, _failure_text) if can_fork() else None
@@ -129,10 +131,10 @@ def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, worker
             sys.exit(1)
     if not child:
         server = f"gunicorn, {workers} workers" if workers > 1 else f"waitress, {threads} threads; --workers N for more"
-        click.echo(f"klue: serving {', '.join(specs)} on {self_url} ({server}; Ctrl-C to stop)", err=True)
+        click.echo(f"klue: serving {', '.join(specs)} on {url} ({server}; Ctrl-C to stop)", err=True)
     try:
         if workers > 1:
-            serving.run_gunicorn(_app_spec(specs, mock, not no_docs, self_url), options)
+            serving.run_gunicorn(_app_spec(specs, mock, not no_docs), options)
         elif reload:
             serving.run_with_reloader(functools.partial(_build, factory, exit_on_failure=False), options,
                                       extra_files=list(specs))
@@ -144,10 +146,10 @@ def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, worker
         click.echo("klue: stopped", err=True)
 
 
-def _app_spec(specs: tuple[str, ...], mock: str | None, docs: bool, self_url: str) -> str:
+def _app_spec(specs: tuple[str, ...], mock: str | None, docs: bool) -> str:
     """gunicorn's ``module:factory(literal arguments)`` for this app."""
     args = ", ".join([*map(repr, (os.path.abspath(p) for p in specs)), f"mock={mock!r}", f"docs={docs!r}",
-                      f"self_url={self_url!r}", f"import_path={os.getcwd()!r}"])
+                      f"import_path={os.getcwd()!r}"])
     return f"klue.app:make_app({args})"
 
 

@@ -301,3 +301,26 @@ def test_make_app_under_gunicorn_calls_its_own_apis_and_logs_access(tmp_path):
     assert "klue.access: callee GET /callee/hello -> 200" in log and "path caller.callee" in log
     assert "klue.access: caller GET /caller/nothing -> 404" in log
     assert "klue.access: caller POST /caller/relay -> 405" in log
+
+
+def test_served_apis_call_each_other_without_starving_the_thread_pool(tmp_path):
+    """klue serve's APIs call each other in process: 8 concurrent relayed calls on
+    2 threads cannot each hold a thread while waiting for another."""
+    (tmp_path / "callee.yaml").write_text(CALLEE)
+    (tmp_path / "caller.yaml").write_text(CALLER)
+    (tmp_path / "pair.py").write_text(PAIR)
+    port = free_port()
+    with Served([*KLUE_SERVE, "caller.yaml", "callee.yaml", "--port", str(port), "--threads", "2"],
+                tmp_path, port) as server:
+        results = []
+
+        def relay():
+            results.append(requests.get(f"{server.url}/caller/relay", timeout=10).json())
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=relay) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=15)
+        assert results == [{"hello": "from callee"}] * 8 and time.monotonic() - started < 5
