@@ -129,6 +129,7 @@ def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, worker
         if failure:
             click.echo(failure, err=True)
             sys.exit(1)
+    app = _build(factory) if workers == 1 and not reload else None  # a broken spec fails before "serving"
     if not child:
         server = f"gunicorn, {workers} workers" if workers > 1 else f"waitress, {threads} threads; --workers N for more"
         click.echo(f"klue: serving {', '.join(specs)} on {url} ({server}; Ctrl-C to stop)", err=True)
@@ -139,7 +140,7 @@ def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, worker
             serving.run_with_reloader(functools.partial(_build, factory, exit_on_failure=False), options,
                                       extra_files=list(specs))
         else:
-            serving.run_waitress(_build(factory), options)
+            serving.run_waitress(app, options)
     except KeyboardInterrupt:
         pass
     if not child:
