@@ -283,3 +283,14 @@ def test_loading_leaves_a_disabled_collector_disabled():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("spec", [
+    'swagger: "2.0"\ninfo: {title: t, version: "1"}\nbasePath: "/v<int:x>"\npaths: {}\n',
+    'openapi: 3.0.3\ninfo: {title: t, version: "1"}\nservers: [{url: "http://h/a b"}]\npaths: {}\n',
+])
+def test_a_base_path_that_cannot_be_a_route_is_a_load_error_with_its_pointer(spec):
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("t", yaml_str=spec)
+    assert "not allowed in a path" in str(e.value)
+    assert any(p.pointer in ("/basePath", "/servers/0/url") for p in e.value.problems)

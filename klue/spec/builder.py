@@ -47,6 +47,14 @@ class SpecBuilder:
     def problem(self, pointer: str, reason: str, operation: str = "") -> None:
         self.problems.append(SpecProblem(self.source, pointer, reason, operation))
 
+    def routable_base_path(self, base: str, pointer: str) -> str:
+        """``base`` when every route can start with it, else '' and a problem
+        (a ``<`` would reach Flask's rule parser, and crash the spawn)."""
+        if _FORBIDDEN_IN_PATH.search(base):
+            self.problem(pointer, f"base path {base!r} contains a character not allowed in a path (<, >, #, ?, space)")
+            return ""
+        return base
+
     def mapping(self, value: Any, pointer: str, required: bool = False) -> dict:
         if value is None and not required:
             return {}

@@ -93,6 +93,7 @@ class OpenAPI3Builder(SpecBuilder):
         base_path = parts.path.rstrip("/")
         if base_path and not base_path.startswith("/"):
             base_path = "/" + base_path
+        base_path = self.routable_base_path(base_path, "/servers/0/url")
         return parts.netloc or None, (parts.scheme,) if parts.scheme else (), base_path
 
     # -- operations ---------------------------------------------------------------------

@@ -61,7 +61,7 @@ class Swagger2Builder(SpecBuilder):
         if not isinstance(base, str) or not base.startswith("/"):
             self.problem("/basePath", f"basePath must start with '/', got {base!r}")
             return ""
-        return base.rstrip("/")
+        return self.routable_base_path(base.rstrip("/"), "/basePath")
 
     def operation(self, op: Operation, raw: dict, item: dict, item_pointer: str) -> None:
         op.consumes = self._media_types(raw, "consumes", op.pointer)
