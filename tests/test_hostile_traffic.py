@@ -3,6 +3,7 @@ in one process (waitress) and with ``--workers 2`` (gunicorn), attacked over
 raw sockets the way an attacker would. Every case is bounded to seconds.
 """
 import contextlib
+import re
 import socket
 import subprocess
 import sys
@@ -102,9 +103,18 @@ def raw(port, data, timeout=5.0, read_all=True):
             if not chunk:
                 break
             chunks.append(chunk)
-            if not read_all and b"\r\n\r\n" in b"".join(chunks):
+            if not read_all and _is_whole_response(b"".join(chunks)):
                 break
         return b"".join(chunks)
+
+
+def _is_whole_response(reply: bytes) -> bool:
+    """True once the head and as many body bytes as its Content-Length announces have come."""
+    head, separator, body = reply.partition(b"\r\n\r\n")
+    if not separator:
+        return False
+    match = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    return match is None or len(body) >= int(match.group(1))
 
 
 def status_of(reply: bytes) -> int:
