@@ -14,21 +14,22 @@ setup(
     long_description_content_type="text/x-rst",
     license="BSD",
     packages=find_packages(include=["klue", "klue.*"]),
-    package_data={"klue": ["py.typed"]},
+    package_data={"klue": ["py.typed"], "klue.spec": ["draft4-metaschema.json"]},
     python_requires=">=3.10",
     entry_points={"console_scripts": ["klue = klue.cli:main"]},
     install_requires=[
         # 3.1: request.max_content_length can be set per request (413s per API).
         "flask>=3.1,<4",
-        "bravado-core>=6,<7",
+        # Imported by klue itself, not only through Flask and requests.
+        "werkzeug>=3.1",
+        "click>=8",
         "requests>=2.28",
+        "urllib3>=1.26",
         "pyyaml>=6",
         # `klue serve`: a production WSGI server in one process (buffers requests
         # in its event loop, a fixed thread pool, idle timeouts, strict HTTP);
         # pure Python, no dependencies, maintained by the Pylons project.
         "waitress>=3",
-        # bravado-core still uses jsonschema's RefResolver, removed in 5.
-        "jsonschema>=4.18,<5",
         # The one validation engine, for values and their error messages:
         # compiled Rust, ~13x faster than fastjsonschema on the bench order
         # (BENCHMARKS.rst), and its regex engine runs patterns from specs in

@@ -10,6 +10,7 @@ from .app import make_app
 from .context import get_call_id, get_call_path, get_principal
 from .exceptions import KlueException, ValidationError
 from .pool import ApiPool
+from .spec.formats import SwaggerFormat
 
 __all__ = ["__version__", "API", "ApiPool", "KlueException", "ValidationError", "get_call_id", "get_call_path",
-           "get_principal", "make_app"]
+           "get_principal", "make_app", "SwaggerFormat"]

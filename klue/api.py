@@ -51,7 +51,7 @@ class API:
         self.host, self.port, self.proto = host, port, proto
         self.formats = FormatRegistry(formats or ())
         self.validators = ValidatorCache(spec.definitions, self.formats)
-        classes = build_model_classes(spec.model_definitions, spec.model_context, formats or ())
+        classes = build_model_classes(spec.definitions, name)
         self.codec = Codec(spec.definitions, classes, self.formats,
                            matches=lambda schema, value: self.validators.get(schema).is_valid(value))
         if do_persist:

@@ -1,91 +1,74 @@
-"""Model classes: bravado-core classes built from a spec's definitions.
+"""Model classes built from a spec's definitions.
 
-``api.model.Pet(name="Rex")`` is a ``bravado_core.model.Model`` subclass
-named after its definition (through ``KlueModel``, which makes building and
-reading instances cheap: a handler reads every field of every request). A definition with ``x-persist: pkg.mod.Class``
-gets ``load_from_db`` (on the class) and ``save_to_db`` (on instances) that
-forward to ``Class``.
+``api.model.Pet(name="Rex")`` is an instance of a class named after its
+definition, a subclass of ``klue.models.Model``. Models behave as the
+bravado-core models of the original klue did (construction by keywords,
+``pet.name`` and ``pet["name"]``, ``_as_dict``, ``_from_dict``, equality,
+inheritance through ``allOf``), without bravado-core: each declared property
+is a class-level accessor, building an instance is one dict merge, and
+instances and classes pickle (by API and model name).
 
-bravado-core is imported and called through ``klue.spec.bravado``, which
-filters the DeprecationWarnings jsonschema raises for it.
+A definition with ``x-persist: pkg.mod.Class`` gets ``load_from_db`` (on the
+class) and ``save_to_db`` (on instances) that forward to ``Class``.
 """
 from __future__ import annotations
 
+import copy
+import copyreg
 from typing import Any, Callable, Iterator
 
-from .exceptions import BindingError
+from .exceptions import BindingError, KlueException
 from .importing import import_object
-from .spec.bravado import BravadoSpec, Model, create_model_type, is_object, quiet_bravado
-from .spec.loader import escape_pointer_token
+from .spec.loader import escape_pointer_token, unescape_pointer_token
+
+_DEFINITIONS_REF = "#/definitions/"
 
 
-def build_model_classes(definitions: dict[str, Any], context: dict[str, Any] | None = None,
-                        user_formats: Any = ()) -> dict[str, type]:
-    """Return {definition name: model class} for the object definitions of a spec.
+class ModelMeta(type):
+    """The type of model classes: ``isinstance(dog, Animal)`` holds when
+    definition ``Dog`` extends ``Animal`` through ``allOf``, as in bravado-core."""
 
-    ``context`` holds the other sections the definitions may refer into."""
-    if not definitions:
-        return {}
-    with quiet_bravado():
-        document = {
-            **_for_bravado(context or {}),
-            "swagger": "2.0",
-            "info": {"title": "models", "version": "0"},
-            "paths": {},
-            "definitions": {name: {**_for_bravado(schema), "x-model": name} if isinstance(schema, dict) else schema
-                            for name, schema in definitions.items()},
-        }
-        config = {
-            "validate_swagger_spec": False,
-            "validate_requests": False,
-            "validate_responses": False,
-            "use_models": True,
-            "formats": list(user_formats or ()),
-            "include_missing_properties": True,
-        }
-        # What bravado-core's model discovery ends with, without its walk over
-        # the whole document (seconds on Stripe's spec): a class per object definition.
-        bravado_spec = BravadoSpec(document, config=config)
-        for name, schema in document["definitions"].items():
-            if isinstance(schema, dict) and is_object(bravado_spec, schema):
-                bravado_spec.definitions[name] = KlueModel.prepare(create_model_type(
-                    bravado_spec, name, schema, bases=(KlueModel,),
-                    json_reference="#/definitions/" + escape_pointer_token(name)))
-    return dict(bravado_spec.definitions)
+    _klue_ancestors: frozenset[str]
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return cls.__subclasscheck__(type(instance))
+
+    def __subclasscheck__(cls, subclass: Any) -> bool:
+        if type.__subclasscheck__(cls, subclass):
+            return True
+        return (isinstance(subclass, ModelMeta) and cls is not Model
+                and cls.__name__ in subclass._klue_ancestors)
 
 
-#: Where bravado-core's Model keeps an instance's values (a slot).
-_set_values = Model.__dict__["_Model__dict"].__set__
+class Model(metaclass=ModelMeta):
+    """The base of every model class; its public methods start with ``_`` so
+    that any property name is free (``model["_as_dict"]`` reaches a property
+    a method hides)."""
 
-
-class KlueModel(Model):
-    """bravado-core's ``Model``, behaving the same, at a fraction of the cost.
-
-    bravado-core builds an instance by checking and copying each property in
-    Python (~5 us a model) and reads ``pet.name`` through ``__getattr__``
-    after a failed normal lookup (~0.6 us). Here each declared property is a
-    class-level accessor (~0.1 us) and building is one dict merge. The
-    values still live where bravado-core keeps them, so its functions
-    (``_as_dict``, marshalling, equality) work on these instances unchanged."""
-
-    __slots__ = ()
+    __slots__ = ("_Model__dict",)  # bravado-core's name: code reading it keeps working
+    _klue_ancestors: frozenset[str] = frozenset()
+    _klue_api_name = ""
+    _model_spec: dict = {}
+    _json_reference = ""
+    _properties: dict[str, dict] = {}
+    _inherits_from: list[str] = []
     _klue_field_set: frozenset[str] = frozenset()
     _klue_template: dict[str, None] = {}  # every property, None: an instance's values start as a copy
     _klue_closed = False  # additionalProperties: false
 
     def __init__(self, **kwargs: Any) -> None:
-        _set_values(self, type(self)._klue_values(kwargs))
+        object.__setattr__(self, "_Model__dict", type(self)._klue_values(kwargs))
 
     @classmethod
     def _from_dict(cls, dct: Any) -> Any:
+        """An instance from a mapping of property values (``self`` may be one of them)."""
         model = object.__new__(cls)
-        _set_values(model, cls._klue_values(dct))
+        object.__setattr__(model, "_Model__dict", cls._klue_values(dct))
         return model
 
     @classmethod
     def _klue_values(cls, values: Any) -> dict:
-        """An instance's value dict: every property, None when unset (as
-        bravado-core's ``include_missing_properties``), then ``values``."""
+        """An instance's value dict: every property, None when unset, then ``values``."""
         if cls._klue_closed and not cls._klue_field_set.issuperset(values):
             extra = sorted(set(values) - cls._klue_field_set)
             raise AttributeError(f"Model {cls!r} does not have attributes for: {extra}")
@@ -94,66 +77,262 @@ class KlueModel(Model):
     @classmethod
     def _klue_decoder(cls, convert_fields: Callable[[dict], None] | None = None) -> Callable[[Any], Any]:
         """A function from a decoded JSON object to an instance (anything else
-        passes through), in one call: a request builds one per object it holds.
-        ``convert_fields`` converts property values in place (nested models...)."""
-        new, template = object.__new__, cls._klue_template
+        passes through); ``convert_fields`` converts property values in place."""
+        return _ModelDecoder(cls, convert_fields)
 
-        def decode(value: Any) -> Any:
-            if not isinstance(value, dict):
-                return value
-            fields = cls._klue_values(value) if cls._klue_closed else template | value
-            if convert_fields is not None:
-                convert_fields(fields)
-            model = new(cls)
-            _set_values(model, fields)
-            return model
+    # -- properties as attributes and items --------------------------------------------
 
-        return decode
+    def __getattr__(self, name: str) -> Any:  # only reached for additional properties
+        if name == "_Model__dict":  # not set yet (an instance half unpickled): no recursion
+            raise AttributeError(name)
+        try:
+            return self._Model__dict[name]
+        except KeyError:
+            raise AttributeError(f"type object {type(self).__name__!r} has no attribute {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._Model__dict[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._Model__dict[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._Model__dict[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        """A declared property goes back to None; an additional one goes."""
+        if name in self._klue_field_set:
+            self._Model__dict[name] = None
+        else:
+            del self._Model__dict[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._Model__dict
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._Model__dict)
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._Model__dict)
+
+    # -- values -----------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return False
+        return bool(self._Model__dict == other._Model__dict)  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as bravado-core's
+
+    def __repr__(self) -> str:
+        values = self._Model__dict
+        return f"{type(self).__name__}({', '.join(f'{k}={values[k]!r}' for k in sorted(values))})"
 
     def __copy__(self) -> Any:
-        # bravado-core's Model has none: copy.copy recursed through __getattr__ forever.
         return type(self)._from_dict(self._Model__dict)
 
-    @staticmethod
-    def prepare(cls: type) -> type:
-        """Record ``cls``'s properties and give each one an accessor, unless
-        the name is taken by a method (which then wins, as in bravado-core)."""
-        fields = tuple(cls._properties)  # type: ignore[attr-defined]
-        type.__setattr__(cls, "_klue_field_set", frozenset(fields))
-        type.__setattr__(cls, "_klue_template", dict.fromkeys(fields))
-        type.__setattr__(cls, "_klue_closed", cls._model_spec.get("additionalProperties") is False)  # type: ignore[attr-defined]
-        for field in fields:
-            if field.isidentifier() and not hasattr(cls, field):
-                type.__setattr__(cls, field, _accessor(field))
-        return cls
+    def __deepcopy__(self, memo: dict) -> Any:
+        return type(self)._from_dict(copy.deepcopy(self._Model__dict, memo))
+
+    def __reduce__(self) -> tuple:
+        return (_rebuild_model, (type(self), dict(self._Model__dict)))
+
+    @property
+    def _additional_props(self) -> set[str]:
+        """Names of the instance's properties that the definition does not declare."""
+        return set(self._Model__dict) - self._klue_field_set
+
+    def _as_dict(self, additional_properties: bool = True, recursive: bool = True) -> dict:
+        """The property values as a dict; nested models (and lists of them) as
+        dicts too unless ``recursive`` is false."""
+        out = {}
+        for name, value in self._Model__dict.items():
+            if not additional_properties and name not in self._klue_field_set:
+                continue
+            if recursive:
+                value = _as_plain(value, additional_properties)
+            out[name] = value
+        return out
+
+    _asdict = _as_dict  # the namedtuple spelling, as bravado-core has it
 
 
-def _accessor(field: str) -> property:
-    def get(self: Any) -> Any:
+def _as_plain(value: Any, additional_properties: bool) -> Any:
+    if isinstance(type(value), ModelMeta):
+        return value._as_dict(additional_properties, True)
+    if isinstance(value, (list, tuple)):
+        return [_as_plain(v, additional_properties) for v in value]
+    return value
+
+
+class _ModelDecoder:
+    """Decoded JSON object -> model instance, in one call (a request builds one per object)."""
+
+    __slots__ = ("model", "convert_fields")
+
+    def __init__(self, model: type[Model], convert_fields: Callable[[dict], None] | None) -> None:
+        self.model = model
+        self.convert_fields = convert_fields
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        model = self.model
+        fields = model._klue_values(value) if model._klue_closed else model._klue_template | value
+        if self.convert_fields is not None:
+            self.convert_fields(fields)
+        instance = object.__new__(model)
+        object.__setattr__(instance, "_Model__dict", fields)
+        return instance
+
+
+def is_model(value: object) -> bool:
+    """``isinstance(value, Model)``, without going through ``ModelMeta.__instancecheck__``."""
+    return isinstance(type(value), ModelMeta)
+
+
+# -- building classes --------------------------------------------------------------------
+
+def build_model_classes(definitions: dict[str, Any], api_name: str = "") -> dict[str, type]:
+    """{definition name: model class} for the object definitions of a spec
+    (normalised: draft-4 schemas whose refs are ``#/definitions/<Name>``)."""
+    return {name: _model_class(name, schema, definitions, api_name)
+            for name, schema in definitions.items() if _is_object_definition(schema, definitions)}
+
+
+def _model_class(name: str, schema: dict, definitions: dict[str, Any], api_name: str) -> type:
+    properties = collapsed_properties(schema, definitions)
+    cls = ModelMeta(name, (Model,), {
+        "__slots__": (),
+        "__module__": __name__,
+        "__qualname__": name,
+        "__doc__": f"Model '{name}' of API '{api_name}'." if api_name else f"Model '{name}'.",
+        "_klue_api_name": api_name,
+        "_model_spec": schema,
+        "_json_reference": _DEFINITIONS_REF + escape_pointer_token(name),
+        "_properties": properties,
+        "_inherits_from": _parents(schema),
+        "_klue_ancestors": frozenset(_ancestors(name, definitions)),
+        "_klue_field_set": frozenset(properties),
+        "_klue_template": dict.fromkeys(properties),
+        "_klue_closed": schema.get("additionalProperties") is False,
+    })
+    for field in properties:
+        if field.isidentifier() and not hasattr(cls, field):  # a method of the same name wins
+            type.__setattr__(cls, field, _PropertyAccessor(field))
+    return cls
+
+
+class _PropertyAccessor:
+    """``pet.name``: a class-level descriptor reading the instance's value dict
+    (cheaper than ``__getattr__`` after a failed lookup)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
         try:
-            return self._Model__dict[field]
-        except KeyError:  # deleted additional property... or a declared one never is
-            raise AttributeError(f"type object {type(self).__name__!r} has no attribute {field!r}") from None
-
-    get.__name__ = field
-    return property(get, doc=f"The '{field}' property.")
+            return instance._Model__dict[self.name]
+        except KeyError:  # deleted from the dict by hand: a declared property never is otherwise
+            raise AttributeError(f"type object {type(instance).__name__!r} has no attribute {self.name!r}") from None
 
 
-_KEPT_EXTENSIONS = ("x-nullable",)
+def _is_object_definition(schema: Any, definitions: dict[str, Any]) -> bool:
+    """As bravado-core decides: ``type: object``, or no type and an ``allOf``."""
+    schema = _follow_refs(schema, definitions)
+    if not isinstance(schema, dict):
+        return False
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return kind == "object" or (kind is None and "allOf" in schema)
 
 
-def _for_bravado(node: Any) -> Any:
-    """A copy bravado-core can build models from. It names a model after its
-    ``title`` (and fails on two inline objects with one title), and follows
-    refs inside ``x-`` extensions: so titles and extensions go, and each
-    definition is named by its key (``x-model``)."""
-    if isinstance(node, list):
-        return [_for_bravado(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    return {k: _for_bravado(v) for k, v in node.items()
-            if k != "title" and (not k.startswith("x-") or k in _KEPT_EXTENSIONS)}
+def _follow_refs(schema: Any, definitions: dict[str, Any]) -> Any:
+    for _ in range(32):
+        name = _ref_name(schema)
+        if name is None:
+            break
+        schema = definitions.get(name)
+    return schema
 
+
+def _ref_name(schema: Any) -> str | None:
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    if isinstance(ref, str) and ref.startswith(_DEFINITIONS_REF):
+        return unescape_pointer_token(ref[len(_DEFINITIONS_REF):])
+    return None
+
+
+def collapsed_properties(schema: Any, definitions: dict[str, Any], _seen: frozenset = frozenset()) -> dict[str, dict]:
+    """Properties of an object schema, those inherited through ``allOf`` (and refs) included."""
+    name = _ref_name(schema)
+    if name is not None:
+        if name in _seen:
+            return {}
+        return collapsed_properties(definitions.get(name, {}), definitions, _seen | {name})
+    if not isinstance(schema, dict):
+        return {}
+    found: dict[str, dict] = {}
+    for part in schema.get("allOf", ()):
+        found.update(collapsed_properties(part, definitions, _seen))
+    found.update(schema.get("properties") or {})
+    return found
+
+
+def _parents(schema: dict) -> list[str]:
+    return [name for part in schema.get("allOf", ()) if (name := _ref_name(part)) is not None]
+
+
+def _ancestors(name: str, definitions: dict[str, Any]) -> set[str]:
+    """``name`` and every definition it extends, directly or not, through ``allOf``."""
+    found, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.add(current)
+        schema = definitions.get(current)
+        if isinstance(schema, dict):
+            todo.extend(_parents(schema))
+    return found
+
+
+# -- pickling ----------------------------------------------------------------------------
+
+def _model_class_of(api_name: str, model_name: str) -> type:
+    """The model class a pickle names: model ``model_name`` of the loaded API ``api_name``."""
+    from .pool import ApiPool
+
+    if api_name not in ApiPool:
+        raise KlueException(f"cannot unpickle model '{model_name}': API '{api_name}' is not loaded in ApiPool")
+    return getattr(getattr(ApiPool, api_name).model, model_name)  # type: ignore[no-any-return]
+
+
+def _reduce_model_class(cls: ModelMeta) -> Any:
+    if cls is Model or not cls._klue_api_name:  # type: ignore[attr-defined]
+        return cls.__qualname__  # a plain global: klue.models.Model
+    return (_model_class_of, (cls._klue_api_name, cls.__name__))  # type: ignore[attr-defined]
+
+
+def _rebuild_model(cls: type[Model], values: dict) -> Model:
+    return cls._from_dict(values)  # type: ignore[no-any-return]
+
+
+copyreg.pickle(ModelMeta, _reduce_model_class)
+
+
+# -- x-persist and api.model -------------------------------------------------------------
 
 class Persistence:
     """The two methods that ``x-persist`` injects into a model class."""

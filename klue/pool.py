@@ -119,7 +119,7 @@ class ApiPool(metaclass=_ApiPoolType):
         shares: list[tuple[API, str, type]] = []
         for api in cls._apis.values():
             for model_name in api.model:
-                definition = _comparable(api.spec.model_definitions.get(model_name))
+                definition = _comparable(api.spec.definitions.get(model_name))
                 if model_name not in owners:
                     owners[model_name] = (api, definition)
                     continue

@@ -356,7 +356,7 @@ def sent_bodies():
     ("shout", {"code": "abc"}, '{"code":"ABC"}'),
 ])
 def test_request_bodies_are_encoded_only_when_needed(sent_bodies, formats, body, sent):
-    from bravado_core.formatter import SwaggerFormat
+    from klue import SwaggerFormat
     bodies, server = sent_bodies
     shout = SwaggerFormat(format="shout", to_wire=str.upper, to_python=str, validate=lambda v: None, description="")
     api = ApiPool.add("sent", spec_dict=SENT_BODY_SPEC, host=server.url, formats=[shout] if formats else [])

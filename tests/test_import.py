@@ -91,3 +91,21 @@ def test_gevent_backend_is_used_in_a_gevent_patched_process():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["results"] == [None] * 10
     assert result["elapsed"] < 1.5  # concurrent greenlets, not 10 x 0.2 s in a row
+
+
+HEAVY_PROBE = r"""
+import json, sys
+import klue
+from klue.swagger import ApiPool
+ApiPool.add("p", spec_dict={"swagger": "2.0", "info": {"title": "p", "version": "1"}, "paths": {},
+            "definitions": {"Pet": {"type": "object", "properties": {"name": {"type": "string"}}}}})
+heavy = ("jsonschema", "rfc3987_syntax", "lark", "bravado_core", "swagger_spec_validator", "jsonref", "arrow")
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy)))
+"""
+
+
+def test_loading_a_spec_imports_no_iri_grammar_nor_bravado_core():
+    """jsonschema's format module builds Lark grammars for IRIs at import (about 1.2 s,
+    python-jsonschema/jsonschema#1428); klue needs none of it: models are its own."""
+    out = subprocess.run([sys.executable, "-c", HEAVY_PROBE], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout) == []

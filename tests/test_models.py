@@ -4,9 +4,8 @@ import datetime as dt
 import json
 
 import pytest
-from bravado_core.exception import SwaggerValidationError
-from bravado_core.formatter import SwaggerFormat
-from bravado_core.model import Model
+from klue import SwaggerFormat
+from klue.models import Model
 from flask import Flask
 
 from klue.exceptions import BindingError, KlueException, MergeApisException, ValidationError
@@ -20,7 +19,7 @@ def spec_with(definitions, paths=None):
 
 # -- classes ----------------------------------------------------------------------------
 
-def test_models_are_bravado_classes_named_after_definitions(petstore):
+def test_models_are_model_classes_named_after_definitions(petstore):
     Pet = petstore.model.Pet
     pet = Pet(name="rex", kind="dog")
     assert issubclass(Pet, Model) and type(pet).__name__ == "Pet"
@@ -30,8 +29,7 @@ def test_models_are_bravado_classes_named_after_definitions(petstore):
 
 
 def test_model_instances_behave_as_bravado_core_ones():
-    """klue's faster construction and accessors keep bravado-core's behaviour."""
-    from bravado_core.model import Model as BravadoModel
+    """klue's models keep the behaviour of the bravado-core models the original klue had."""
     api = ApiPool.add("m", spec_dict=spec_with({
         "Open": {"type": "object", "properties": {"a": {"type": "string"}, "with-dash": {"type": "integer"},
                                                   "_as_dict": {"type": "string"}}},
@@ -52,7 +50,7 @@ def test_model_instances_behave_as_bravado_core_ones():
     assert Open._from_dict({"a": "z", "more": 1}) == Open(a="z", more=1)
     shallow, deep = copy.copy(x), copy.deepcopy(x)
     assert shallow == x == deep and shallow is not x and shallow._Model__dict is not x._Model__dict
-    assert isinstance(Open(), BravadoModel) and not isinstance(Open(), Closed)
+    assert isinstance(Open(), Model) and not isinstance(Open(), Closed)
     assert Closed(a="k").a == "k"
     with pytest.raises(AttributeError, match=r"does not have attributes for: \['b', 'c'\]"):
         Closed(a="k", c=1, b=2)
@@ -61,7 +59,7 @@ def test_model_instances_behave_as_bravado_core_ones():
 
 
 def test_is_model_answers_as_isinstance_model_does(petstore):
-    from klue.spec.bravado import is_model
+    from klue.models import is_model
 
     pet = petstore.model.Pet(name="rex")
     assert is_model(pet) and isinstance(pet, Model)
@@ -187,7 +185,7 @@ def test_merge_refuses_different_definitions():
 
 def _check_even(value):
     if int(value) % 2:
-        raise SwaggerValidationError(f"{value} is odd")
+        raise ValueError(f"{value} is odd")
 
 
 EVEN = SwaggerFormat(format="even", to_wire=str, to_python=int, validate=_check_even, description="an even number")
@@ -239,3 +237,73 @@ def test_definition_names_needing_pointer_escapes():
     assert type(held.inner).__name__ == "a/b" and held.inner.when == dt.date(2020, 1, 1)
     assert type(held.inner) is getattr(api.model, "a/b")
     assert api.model_to_json(held) == {"inner": {"when": "2020-01-01"}}
+
+
+# -- klue's own model base (no bravado-core) ---------------------------------------------
+
+FAMILY = {
+    "Animal": {"type": "object", "properties": {"name": {"type": "string"}}},
+    "Dog": {"allOf": [{"$ref": "#/definitions/Animal"},
+                      {"type": "object", "properties": {"bark": {"type": "string"}}}]},
+    "Puppy": {"allOf": [{"$ref": "#/definitions/Dog"}], "properties": {"age": {"type": "integer"}}},
+    "Cat": {"type": ["object", "null"], "properties": {"name": {"type": "string"}}},
+    "Name": {"type": "string"},
+    "Alias": {"$ref": "#/definitions/Animal"},
+}
+
+
+def test_models_pickle_by_api_and_model_name():
+    import pickle
+
+    api = ApiPool.add("fam", spec_dict=spec_with(FAMILY))
+    dog = api.model.Dog(name="rex", bark="woof", extra=[1, {"a": 2}])
+    clone = pickle.loads(pickle.dumps(dog))
+    assert clone == dog and type(clone) is api.model.Dog and clone.extra == [1, {"a": 2}]
+    assert pickle.loads(pickle.dumps(api.model.Dog)) is api.model.Dog
+    assert pickle.loads(pickle.dumps(Model)) is Model
+    data = pickle.dumps(dog)
+    ApiPool.remove("fam")
+    with pytest.raises(KlueException, match="cannot unpickle model 'Dog': API 'fam' is not loaded"):
+        pickle.loads(data)
+
+
+def test_all_of_inheritance_answers_isinstance_and_collects_properties():
+    api = ApiPool.add("fam", spec_dict=spec_with(FAMILY))
+    Animal, Dog, Puppy, Cat = api.model.Animal, api.model.Dog, api.model.Puppy, api.model.Cat
+    puppy = Puppy(name="rex", age=1)
+    assert isinstance(puppy, Dog) and isinstance(puppy, Animal) and isinstance(Dog(), Animal)
+    assert not isinstance(Animal(), Dog) and not isinstance(puppy, Cat) and not issubclass(Animal, Puppy)
+    assert issubclass(Puppy, Animal) and issubclass(Dog, Model)
+    assert set(Puppy._properties) == {"name", "bark", "age"} and Puppy._inherits_from == ["Dog"]
+    assert puppy._as_dict() == {"name": "rex", "bark": None, "age": 1}
+    assert Dog._json_reference == "#/definitions/Dog" and Dog._model_spec["allOf"][0] == {"$ref": "#/definitions/Animal"}
+    assert "Name" not in api.model and "Alias" in api.model and "Cat" in api.model  # nullable objects are models
+
+
+def test_model_values_as_dict_repr_and_equality():
+    api = ApiPool.add("fam", spec_dict=spec_with(FAMILY))
+    Animal, Dog = api.model.Animal, api.model.Dog
+    dog = Dog(name="rex", friends=[Animal(name="tom")], best=Animal(name="kit"))
+    assert dog._as_dict() == {"name": "rex", "bark": None, "friends": [{"name": "tom"}], "best": {"name": "kit"}}
+    assert dog._as_dict(recursive=False)["best"] is dog.best
+    assert dog._as_dict(additional_properties=False) == {"name": "rex", "bark": None}
+    assert dog._asdict() == dog._as_dict() and dog._additional_props == {"friends", "best"}
+    assert repr(Animal(name="tom")) == "Animal(name='tom')"
+    assert Animal(name="tom") != {"name": "tom"} and Animal(name="a") != Dog(name="a")
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(dog)
+    deep = copy.deepcopy(dog)
+    assert deep == dog and deep.friends[0] is not dog.friends[0]
+    assert Dog.name.__get__(None, Dog) is Dog.name and dir(Animal(name="x")) == ["name"]
+
+
+def test_user_formats_take_any_swagger_format_shaped_tuple():
+    """bravado-core's SwaggerFormat (a namedtuple of these fields) is accepted as klue's is."""
+    from collections import namedtuple
+
+    Theirs = namedtuple("SwaggerFormat", "format to_wire to_python validate description")
+    api = ApiPool.add("m", formats=[Theirs("even", str, int, _check_even, "")], spec_dict=spec_with(
+        {"Box": {"type": "object", "properties": {"n": {"type": "string", "format": "even"}}}}))
+    assert api.json_to_model("Box", {"n": "4"}).n == 4
+    with pytest.raises(ValidationError):
+        api.json_to_model("Box", {"n": "3"})

@@ -3,7 +3,7 @@
 ``decoder(schema)`` turns validated JSON into what handlers and callers see
 (model instances, ``date``/``datetime``, user formats' ``to_python``);
 ``encoder(schema)`` goes back. Both are built once per schema: walking a
-schema on every request is what makes bravado-core's unmarshalling slow.
+schema on every request is what makes unmarshalling slow.
 A converter of ``None`` means "nothing to convert here" and is skipped.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import decimal
 import uuid
 from typing import Any, Callable, Optional
 
-from .bravado import is_model
+from ..models import is_model
 from .formats import FormatRegistry
 from .loader import unescape_pointer_token
 from .schema import primary_type

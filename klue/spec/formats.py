@@ -2,7 +2,8 @@
 
 One registry per API feeds both validators (fast and explaining) and the
 converters, so a format means the same thing everywhere. User formats are
-bravado-core ``SwaggerFormat`` tuples, as in the original klue.
+``SwaggerFormat`` tuples, the shape of bravado-core's that the original klue
+took (bravado-core's own are accepted as they are).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 Check = Callable[[str], bool]
 Convert = Callable[[Any], Any]
@@ -125,11 +126,22 @@ BUILTIN_FORMATS: dict[str, Format] = {
 }
 
 
+class SwaggerFormat(NamedTuple):
+    """A user format, as in ``ApiPool.add(formats=[...])``: ``validate`` raises
+    (any exception) on an invalid string; ``to_python``/``to_wire`` convert."""
+
+    format: str
+    to_wire: Callable[[Any], Any] | None
+    to_python: Callable[[Any], Any] | None
+    validate: Callable[[Any], Any] | None
+    description: str = ""
+
+
 def _user_check(validate: Callable[[Any], Any]) -> Check:
     def check(value: str) -> bool:
         try:
             validate(value)
-        except Exception:  # bravado formats raise SwaggerValidationError; any error means invalid
+        except Exception:  # whatever it raises, the value is invalid
             return False
         return True
 
@@ -144,7 +156,7 @@ class FormatRegistry:
         for uf in user_formats or ():
             name = getattr(uf, "format", None)
             if not isinstance(name, str):
-                raise TypeError(f"formats= takes bravado_core.formatter.SwaggerFormat objects, got {uf!r}")
+                raise TypeError(f"formats= takes SwaggerFormat objects (klue.SwaggerFormat), got {uf!r}")
             self.formats[name] = Format(
                 name,
                 _user_check(uf.validate) if getattr(uf, "validate", None) else None,

@@ -195,10 +195,6 @@ class Spec:
     schemes: tuple[str, ...]
     definitions: dict[str, dict]  # normalised schemas by model name
     operations: list[Operation]
-    #: Definitions in Swagger 2.0 form, from which bravado-core builds model classes.
-    model_definitions: dict[str, dict] = field(default_factory=dict)
-    #: Other top-level sections those definitions may refer into (``parameters``...).
-    model_context: dict[str, dict] = field(default_factory=dict)
     #: Model name -> dotted path of its ``x-persist`` class.
     persisted_models: dict[str, str] = field(default_factory=dict)
     #: Declared security schemes by name (``securityDefinitions``, ``components/securitySchemes``).

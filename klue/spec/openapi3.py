@@ -25,7 +25,7 @@ from .interface import (
     ResponseSpec, Spec,
 )
 from .loader import pointer_join
-from .schema import OPENAPI30, OPENAPI31, bravado_form, primary_type, resolve
+from .schema import OPENAPI30, OPENAPI31, primary_type, resolve
 
 PARAM_LOCATIONS = (PATH, QUERY, HEADER, COOKIE)
 _VERSION = re.compile(r"^3\.([01])\.\d+")
@@ -69,7 +69,6 @@ class OpenAPI3Builder(SpecBuilder):
         return Spec(
             source=self.source, version=self.version, document=doc, info=info, base_path=base_path,
             host=host, schemes=schemes, definitions=definitions, operations=operations,
-            model_definitions={name: bravado_form(schema) for name, schema in definitions.items()},
             persisted_models=persisted, security_schemes=security_schemes,
         )
 

@@ -155,7 +155,7 @@ class SchemaNormalizer:
                 return {}
             out = self._normalize(target, ref[1:], seen | {ref})
         key = self.dialect.nullable_key
-        if key == "x-nullable" and schema.get(key) is True:  # bravado-core's nullable refs
+        if key == "x-nullable" and schema.get(key) is True:  # Swagger 2.0's nullable refs
             return {"anyOf": [out, {"type": "null"}]}
         return out
 
@@ -173,21 +173,6 @@ def allow_null(schema: dict) -> dict:
     if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
         schema["enum"] = [*schema["enum"], None]
     return schema
-
-
-def bravado_form(schema: Any) -> Any:
-    """A normalised schema as bravado-core (Swagger 2.0) can read it, to build model classes."""
-    if isinstance(schema, list):
-        return [bravado_form(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: bravado_form(v) for k, v in schema.items() if not (k == "discriminator" and isinstance(v, dict))}
-    if isinstance(out.get("type"), list):
-        kinds = [t for t in out["type"] if t != "null"]
-        out["type"] = kinds[0] if kinds else "object"
-        if "null" in schema["type"]:
-            out["x-nullable"] = True
-    return out
 
 
 def resolve(schema: dict, definitions: dict[str, dict]) -> dict:

@@ -51,8 +51,6 @@ class Swagger2Builder(SpecBuilder):
             source=self.source, version="2.0", document=doc, info=info, base_path=base_path,
             host=doc.get("host") or None, schemes=tuple(doc.get("schemes") or ()),
             definitions=definitions, operations=operations,
-            model_definitions=doc.get("definitions") or {},
-            model_context={k: doc[k] for k in ("parameters", "responses") if isinstance(doc.get(k), dict)},
             persisted_models=persisted, security_schemes=security_schemes,
         )
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from importlib import resources
 from typing import Any, Callable, Iterable, Iterator
 
-import jsonschema
 import jsonschema_rs
 
 from ..exceptions import FieldError, ValidationError
@@ -489,7 +489,8 @@ class _Metaschema:
     time, not on a request."""
 
     def __init__(self) -> None:
-        meta = dict(jsonschema.Draft4Validator.META_SCHEMA)
+        # JSON Schema draft 4's own metaschema (json-schema.org/draft-04/schema), shipped as data.
+        meta = json.loads(resources.files(__package__).joinpath("draft4-metaschema.json").read_text("utf-8"))
         meta.pop("id", None)  # refs to "#" stay local
         meta.pop("$schema", None)
         self._check = jsonschema_rs.Draft4Validator(meta, validate_formats=True, offline=True)
