@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-SCRIPTS = ("bench_server.py", "bench_http.py", "bench_client.py", "bench_specs.py", "bench_hostile.py")
+SCRIPTS = ("bench_server.py", "bench_http.py", "bench_client.py", "bench_specs.py", "bench_hostile.py", "bench_import.py")
 
 
 def main() -> int:

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from .client import ApiClient, CircuitBreaker, RetryPolicy
-from .client.transport import DEFAULT_MAX_RESPONSE_SIZE
+import threading
+
+from .client.breaker import CircuitBreaker
+from .client.credentials import check_credentials
+from .client.policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
 from .exceptions import KlueException, ValidationError
 from .models import ModelNamespace, Persistence, build_model_classes
 from .spec import Spec
@@ -15,6 +18,8 @@ from .spec.validation import ValidatorCache
 
 if TYPE_CHECKING:
     from flask import Flask
+
+    from .client.namespace import ApiClient
 
 ErrorCallback = Callable[[Exception], Any]
 #: ``circuit_breaker`` not given: a ``CircuitBreaker()`` with its defaults.
@@ -61,8 +66,25 @@ class API:
         self.model = ModelNamespace(name, classes)
         if circuit_breaker is DEFAULT_BREAKER:
             circuit_breaker = CircuitBreaker()  # one per API: each holds its hosts' states
-        self.client = ApiClient(self, local_app=local, retry=retry, breaker=circuit_breaker, credentials=credentials,
-                                max_response_size=max_response_size)
+        check_max_response_size(name, max_response_size)
+        # The client is built on first use (it imports requests); what it is
+        # given is checked now, so a mistake shows where it is made.
+        self._client_settings: dict[str, Any] = {
+            "local_app": local, "retry": retry, "breaker": circuit_breaker, "max_response_size": max_response_size,
+            "credentials": check_credentials(name, spec.security_schemes, credentials)}
+        self._client: "ApiClient | None" = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def client(self) -> "ApiClient":
+        """``api.client.<operation>(...)``: the callers of this API's operations."""
+        if self._client is None:
+            from .client.namespace import ApiClient
+
+            with self._client_lock:
+                if self._client is None:
+                    self._client = ApiClient(self, **self._client_settings)
+        return self._client
 
     def __repr__(self) -> str:
         return f"<API '{self.name}' {self.spec.title!r} {self.get_version()} from {self.spec.source}>"
@@ -96,12 +118,19 @@ class API:
     @property
     def credentials(self) -> dict[str, Any]:
         """What the client sends for each security scheme (a copy)."""
-        return dict(self.client._credentials)
+        return dict(self._client._credentials if self._client is not None else self._client_settings["credentials"])
 
     def set_credentials(self, credentials: Mapping[str, Any] | None) -> None:
         """What the client sends for each security scheme (as ``ApiPool.add(credentials=...)``), replacing
         what it had: for an API loaded without them, such as one that ``klue serve`` serves and calls."""
-        self.client._use_credentials(credentials)
+        checked = check_credentials(self.name, self.spec.security_schemes, credentials)
+        self._client_settings["credentials"] = checked
+        if self._client is not None:
+            self._client._use_credentials(checked)
+
+    def _close_client(self) -> None:
+        if self._client is not None:
+            self._client._close()
 
     def spawn_api(self, app: "Flask", decorator: Callable | None = None, **options: Any) -> list[str]:
         """Add this API's operations to ``app`` as validated routes; ``options``:
@@ -115,3 +144,10 @@ class API:
         self.model._replace(name, cls)
         self.codec.models[name] = cls
         self.codec.reset()
+
+
+def check_max_response_size(api_name: str, max_response_size: Any) -> None:
+    if max_response_size is not None and (isinstance(max_response_size, bool) or not isinstance(
+            max_response_size, int) or max_response_size < 1):
+        raise ValueError(f"max_response_size of API '{api_name}' must be a number of bytes above 0, "
+                         f"or None, not {max_response_size!r}")

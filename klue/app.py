@@ -14,20 +14,10 @@ import sys
 
 from flask import Flask, Response
 
-from .client.namespace import python_name
 from .exceptions import KlueException
+from .naming import api_name_for
 from .pool import ApiPool
 from .wire import dump_json
-
-
-def api_name_for(spec_path: str) -> str:
-    """``specs/pet-store.v1.yaml`` -> ``pet_store_v1``."""
-    stem = os.path.basename(spec_path)
-    for suffix in (".yaml", ".yml", ".json"):
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    return python_name(stem).lstrip("_") or "api"
 
 
 def make_app(*spec_paths: str, mock: str | None = None, docs: bool = True, self_url: str | None = None,

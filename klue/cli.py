@@ -15,11 +15,11 @@ from typing import Any, Callable
 
 import click
 
+from . import serving
 from ._version import __version__
 from .api import API
-from .app import LOG_FORMAT, api_name_for, make_app
-from . import serving
 from .exceptions import KlueException, SpecError
+from .naming import api_name_for
 from .serving import ServeOptions, build_in_child, can_fork, in_reloaded_child
 from .spec import load_spec
 
@@ -77,7 +77,7 @@ def routes(specs: tuple[str, ...]) -> None:
             api = _load(path)
         except KlueException as e:
             _fail(str(e).splitlines()[0] if not isinstance(e, SpecError) else str(e.problems[0]))
-        client_names = {id(op): name for name, op in api.client._operations.items()}
+        client_names = {id(op): name for name in api.client for op in [api.client.operation_of(name)]}
         for op in api.spec.operations:
             server = "skipped (x-no-bind-server)" if op.bindings.no_server else (op.bindings.server or "unbound")
             rows.append((op.method, api.spec.base_path + op.path, server, client_names.get(id(op), "-"),
@@ -114,6 +114,8 @@ def security_summary(requirements: list[dict[str, tuple[str, ...]]]) -> str:
 def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, workers: int, threads: int, timeout: int,
           reload: bool, no_docs: bool) -> None:
     """Serve SPECS from one Flask app, with /ping and /version."""
+    from .app import LOG_FORMAT, make_app  # Flask: only for serving
+
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     options = ServeOptions(host=host, port=port, workers=workers, threads=threads, timeout=timeout, reload=reload)
     child = in_reloaded_child()

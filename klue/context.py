@@ -10,11 +10,10 @@ came in, and appends its own API name to the path. Handlers read them from
 """
 from __future__ import annotations
 
-import os
 import re
+import sys
+import uuid
 from typing import Any, Mapping
-
-from flask import g, has_app_context
 
 CALLER_ID_HEADER = "KlueCallerID"
 CALLER_PATH_HEADER = "KlueCallerPath"
@@ -31,15 +30,18 @@ MAX_CALL_PATH_LENGTH = 512
 _MAX_INCOMING_PATH = 64 * 65
 
 
-#: The first hex digit of a version 4 UUID's variant field: 10xx in binary.
-_VARIANT_DIGIT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
-
-
 def new_call_id() -> str:
-    """A random (version 4) UUID as a string, as ``str(uuid.uuid4())`` makes it, in a fifth of the time."""
-    h = os.urandom(16).hex()
-    # Digit 12 is the version (4); digit 16 carries the RFC 4122 variant bits.
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:]}"
+    """A random (version 4) UUID as a string."""
+    return str(uuid.uuid4())
+
+
+def _app_globals() -> Any:
+    """``flask.g`` inside an app context, else None. Client-only programs never
+    import Flask, and without Flask imported there can be no app context."""
+    flask = sys.modules.get("flask")
+    if flask is None or not flask.has_app_context():
+        return None
+    return flask.g
 
 
 # The headers as WSGI names them: environ lookups are far cheaper than Headers.get.
@@ -57,7 +59,7 @@ def open_call(api_name: str, environ: Mapping[str, str]) -> tuple[str, str]:
         call_path = _bounded_path(f"{incoming}.{api_name}")
     else:
         call_path = api_name
-    request_globals = g._get_current_object()  # one context lookup, not one per attribute
+    request_globals = sys.modules["flask"].g._get_current_object()  # a server: Flask is imported
     request_globals.call_id = call_id
     request_globals.call_path = call_path
     request_globals.principal = None  # until the operation's security says who it is
@@ -77,14 +79,16 @@ def _bounded_path(path: str) -> str:
 
 def get_call_id() -> str | None:
     """The call ID of the request being served, or None outside a request."""
-    return g.get("call_id") if has_app_context() else None
+    g = _app_globals()
+    return g.get("call_id") if g is not None else None
 
 
 def call_id_for_outgoing() -> str:
     """The call ID a client call should carry: the current request's, or a new
     one. Inside a request of a plain Flask app (no klue route), the new ID is
     kept in ``g`` so every call made for that request shares it."""
-    if not has_app_context():
+    g = _app_globals()
+    if g is None:
         return new_call_id()
     call_id = g.get("call_id")
     if call_id is None:
@@ -94,7 +98,8 @@ def call_id_for_outgoing() -> str:
 
 def get_call_path() -> str | None:
     """The '.'-separated API names from the public API to this one, or None."""
-    return g.get("call_path") if has_app_context() else None
+    g = _app_globals()
+    return g.get("call_path") if g is not None else None
 
 
 def get_principal() -> Any:
@@ -102,4 +107,5 @@ def get_principal() -> Any:
     security scheme returned (with several schemes in one requirement, the first
     one's; ``flask.g.principals`` has each by scheme name). None on public
     operations and outside a request."""
-    return g.get("principal") if has_app_context() else None
+    g = _app_globals()
+    return g.get("principal") if g is not None else None

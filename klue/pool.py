@@ -9,8 +9,7 @@ import threading
 from typing import Any, Callable, Iterable, Mapping
 
 from .api import API, DEFAULT_BREAKER
-from .client import RetryPolicy
-from .client.transport import DEFAULT_MAX_RESPONSE_SIZE
+from .client.policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
 from .exceptions import KlueException, MergeApisException
 from .spec import gc_paused, load_spec
 
@@ -79,7 +78,7 @@ class ApiPool(metaclass=_ApiPoolType):
             previous = cls._apis.get(name)
             cls._apis[name] = api
         if previous is not None:
-            previous.client._close()
+            previous._close_client()
         return api
 
     @classmethod
@@ -100,7 +99,7 @@ class ApiPool(metaclass=_ApiPoolType):
         with cls._lock:
             api = cls._apis.pop(name, None)
         if api is not None:
-            api.client._close()
+            api._close_client()
 
     @classmethod
     def clear(cls) -> None:

@@ -22,8 +22,6 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .server.spawn import DEFAULT_MAX_BODY_SIZE
-
 AppFactory = Callable[[], Any]
 
 #: Set in the child processes ``--reload`` runs (werkzeug's reloader protocol).
@@ -38,8 +36,9 @@ class ServeOptions:
     threads: int = 8
     timeout: int = 30
     reload: bool = False
-    #: The largest body any served API accepts: the server refuses more unread.
-    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    #: The largest body any served API accepts: the server refuses more unread
+    #: (None: the served APIs' default, ``klue.server.spawn.DEFAULT_MAX_BODY_SIZE``).
+    max_body_size: int | None = None
 
 
 def in_reloaded_child() -> bool:
@@ -49,11 +48,13 @@ def in_reloaded_child() -> bool:
 def run_waitress(app: Any, options: ServeOptions) -> None:
     import waitress
 
+    from .server.spawn import DEFAULT_MAX_BODY_SIZE
+
     waitress.serve(
         app, host=options.host, port=options.port, threads=options.threads,
         channel_timeout=options.timeout,
         ident="",  # no Server header
-        max_request_body_size=options.max_body_size,
+        max_request_body_size=options.max_body_size or DEFAULT_MAX_BODY_SIZE,
         max_request_header_size=64 * 1024,
         connection_limit=1000,
         asyncore_use_poll=True,  # select() cannot watch more than 1,024 sockets
@@ -65,7 +66,9 @@ def run_with_reloader(factory: AppFactory, options: ServeOptions, extra_files: l
     """werkzeug's reloader: this process imports no handler; a child serves,
     and is restarted when a module it loaded or one of ``extra_files`` changes.
     A child whose ``factory`` returns None (the spec is broken) only waits."""
-    from werkzeug._reloader import run_with_reloader as reloader  # the reloader Flask's own ``run`` uses
+    from werkzeug._reloader import (
+        run_with_reloader as reloader,  # the reloader Flask's own ``run`` uses
+    )
 
     def serve_in_child() -> None:
         app = factory()

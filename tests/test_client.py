@@ -53,11 +53,19 @@ def test_operation_ids_become_identifiers():
     assert set(api.client) == {"get_pet_v2", "_2fa", "import_", "_n_code"}
 
 
-def test_client_name_clash_is_a_load_error():
+def test_client_name_clash_is_an_error_for_whoever_calls_that_name():
+    """A server that never calls its own API is not refused for a clash (``get-pet`` and ``get_pet``)."""
     paths = {"/a": {"get": {"operationId": "getA", "responses": {"200": {"description": "ok"}}}},
-             "/b": {"get": {"x-bind-client": "getA", "operationId": "other", "responses": {"200": {"description": "ok"}}}}}
+             "/b": {"get": {"x-bind-client": "getA", "operationId": "other", "responses": {"200": {"description": "ok"}}}},
+             "/c": {"get": {"operationId": "get-c", "responses": {"200": {"description": "ok"}}}},
+             "/d": {"get": {"operationId": "get_c", "responses": {"200": {"description": "ok"}}}},
+             "/e": {"get": {"operationId": "fine", "responses": {"200": {"description": "ok"}}}}}
+    api = ApiPool.add("n", spec_dict={"swagger": "2.0", "info": {"title": "n", "version": "1"}, "paths": paths})
+    assert list(api.client) == ["fine"] and "getA" not in api.client and callable(api.client.fine)
+    with pytest.raises(SpecError, match="client name 'get_c' of API 'n' is also used by GET /c"):
+        api.client.get_c
     with pytest.raises(SpecError) as e:
-        ApiPool.add("n", spec_dict={"swagger": "2.0", "info": {"title": "n", "version": "1"}, "paths": paths})
+        api.client.getA
     assert "client name 'getA'" in str(e.value) and "GET /a (getA)" in str(e.value) and "GET /b (other)" in str(e.value)
     assert e.value.problems[0].pointer == "/paths/~1b/get/x-bind-client"
 

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from klue.client.transport import DEFAULT_MAX_RESPONSE_SIZE
+from klue.client.policy import DEFAULT_MAX_RESPONSE_SIZE
 from klue.exceptions import CallTimeout, ResponseTooLarge
 from klue.swagger import ApiPool
 

@@ -2,6 +2,9 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 PROBE = r"""
 import json, queue, socket, ssl, sys, threading
@@ -109,3 +112,30 @@ def test_loading_a_spec_imports_no_iri_grammar_nor_bravado_core():
     python-jsonschema/jsonschema#1428); klue needs none of it: models are its own."""
     out = subprocess.run([sys.executable, "-c", HEAVY_PROBE], capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(out.stdout) == []
+
+
+SIDE_PROBE = r"""
+import json, sys
+from klue import ApiPool
+spec = {"swagger": "2.0", "info": {"title": "p", "version": "1"}, "host": "127.0.0.1:1", "schemes": ["http"],
+        "paths": {"/p": {"get": {"operationId": "ping", "x-bind-server": "tests.handlers.behaviours.respond",
+                                 "responses": {"200": {"description": "ok"}}}}}}
+api = ApiPool.add("p", spec_dict=spec)
+loaded = {"after_load": sorted(m for m in ("flask", "requests") if m in sys.modules)}
+if sys.argv[1] == "server":
+    from flask import Flask
+    api.spawn_api(Flask("p"))
+else:
+    api.client.ping  # compiles the caller
+loaded["after_use"] = sorted(m for m in ("flask", "requests") if m in sys.modules)
+print(json.dumps(loaded))
+"""
+
+
+@pytest.mark.parametrize("side, expected", [("server", ["flask"]), ("client", ["requests"])])
+def test_each_side_imports_only_its_own_stack(side, expected):
+    """A client-only program never loads Flask; a server that makes no call never loads requests."""
+    out = subprocess.run([sys.executable, "-c", SIDE_PROBE, side], capture_output=True, text=True, timeout=60,
+                         check=True, cwd=str(Path(__file__).resolve().parent.parent))
+    assert json.loads(out.stdout) == {"after_load": [], "after_use": expected}
+

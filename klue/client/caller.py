@@ -22,7 +22,7 @@ from ..spec.interface import BODY, FORM, HEADER, PATH, QUERY, Operation, Paramet
 from ..spec.validation import REQUEST, RESPONSE
 from ..wire import dump_json, loads_json
 from .credentials import Applied, OperationCredentials
-from .transport import DEFAULT_TIMEOUT
+from .policy import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from .namespace import ApiClient

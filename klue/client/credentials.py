@@ -19,15 +19,13 @@ base URL (redirects are never followed) and never into exception messages.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote, quote_plus, urlsplit
-
-import requests
-from flask import has_request_context, request
 
 from ..exceptions import ClientError, KlueException
 from ..spec.interface import API_KEY, BASIC, COOKIE, MUTUAL_TLS, QUERY, Operation, SecurityScheme
@@ -118,6 +116,8 @@ class ClientCredentials:
         auth = (quote(self.client_id, safe=""), quote(self._secret, safe=""))
         where = f"token request to {self.token_url}"
         self.fetches += 1
+        import requests  # here, not at import: a spec loads without the client's stack
+
         try:
             with requests.post(self.token_url, data=data, auth=auth, timeout=self.timeout, stream=True,
                                allow_redirects=False, headers={"Accept": "application/json"}) as response:
@@ -129,7 +129,7 @@ class ClientCredentials:
 
     def _read_token(self, status: int, body: bytes, where: str) -> tuple[str, float]:
         try:
-            answer = requests.models.complexjson.loads(body) if body else None
+            answer = json.loads(body) if body else None
         except ValueError:
             answer = None
         if status != 200:
@@ -317,6 +317,8 @@ class _Verbatim:
 
 def forwarded(scheme: SecurityScheme, op: Operation) -> Any:
     """The credential of ``scheme`` in the request being served, where ``scheme`` says it travels."""
+    from flask import has_request_context, request  # only a server forwards
+
     if not has_request_context():
         raise ClientError(f"{op.label}: FORWARD for scheme '{scheme.name}' needs a request being served")
     value: Any = None

@@ -2,42 +2,36 @@
 
 An operation is callable under its ``x-bind-client`` name, or else under its
 ``operationId`` made into a Python identifier, so any spec with operationIds
-is callable without editing it. Two operations under one name is a load-time
-``SpecError`` naming both. Callers are compiled on first use, so loading a
-spec with thousands of operations stays fast.
+is callable without editing it. Two operations under one name make that
+name a ``SpecError`` naming both, raised to whoever calls it (a server that
+never calls its own API is not refused for it). Callers are compiled on
+first use, so loading a spec with thousands of operations stays fast.
 """
 from __future__ import annotations
 
-import keyword
-import re
 import threading
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from ..exceptions import NoHostError, SpecError, SpecProblem
+from ..naming import python_name
 from ..spec.interface import Operation
 from ..spec.loader import pointer_join
 from .breaker import CircuitBreaker
 from .caller import OperationCaller
 from .credentials import check_credentials
-from .transport import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy, Transport
+from .policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
+from .transport import Transport
 
 if TYPE_CHECKING:
     from ..api import API
 
 
-def python_name(name: str) -> str:
-    """``get-pet.v2`` -> ``get_pet_v2``; ``2fa`` -> ``_2fa``; ``import`` -> ``import_``."""
-    cleaned = re.sub(r"\W", "_", name, flags=re.ASCII)
-    if cleaned[:1].isdigit():
-        cleaned = "_" + cleaned
-    return cleaned + "_" if keyword.iskeyword(cleaned) else cleaned
-
-
-def client_names(api_name: str, source: str, operations: list[Operation]) -> dict[str, Operation]:
-    """Map caller names to operations; raise ``SpecError`` on clashes."""
+def client_names(api_name: str, source: str,
+                 operations: list[Operation]) -> tuple[dict[str, Operation], dict[str, SpecError]]:
+    """Map caller names to operations; a name two operations claim maps to the error that says so."""
     names: dict[str, Operation] = {}
-    problems = []
+    problems: dict[str, list[SpecProblem]] = {}
     for op in operations:
         raw = op.bindings.client or op.operation_id
         if not raw:
@@ -45,13 +39,13 @@ def client_names(api_name: str, source: str, operations: list[Operation]) -> dic
         name = python_name(raw)
         if name in names:
             key = "x-bind-client" if op.bindings.client else "operationId"
-            problems.append(SpecProblem(source, pointer_join(op.pointer, key),
-                                        f"client name '{name}' of API '{api_name}' is also used by {names[name].label}", op.label))
+            problems.setdefault(name, []).append(SpecProblem(
+                source, pointer_join(op.pointer, key),
+                f"client name '{name}' of API '{api_name}' is also used by {names[name].label}", op.label))
             continue
         names[name] = op
-    if problems:
-        raise SpecError(problems)
-    return names
+    clashes = {name: SpecError(found) for name, found in problems.items()}
+    return {name: op for name, op in names.items() if name not in clashes}, clashes
 
 
 class ApiClient:
@@ -60,15 +54,11 @@ class ApiClient:
     def __init__(self, api: "API", *, local_app: Any = None, retry: RetryPolicy | None = None, pool_size: int = 64,
                  breaker: CircuitBreaker | None = None, credentials: Mapping[str, Any] | None = None,
                  max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE) -> None:
-        if max_response_size is not None and (isinstance(max_response_size, bool) or not isinstance(
-                max_response_size, int) or max_response_size < 1):
-            raise ValueError(f"max_response_size of API '{api.name}' must be a number of bytes above 0, "
-                             f"or None, not {max_response_size!r}")
         self._max_response_size = max_response_size
         self._api = api
         self._breaker = breaker
-        self._credentials = check_credentials(api.name, api.spec.security_schemes, credentials)
-        self._operations = client_names(api.name, api.spec.source, api.spec.operations)
+        self._credentials = check_credentials(api.name, api.spec.security_schemes, credentials)  # idempotent
+        self._operations, self._clashes = client_names(api.name, api.spec.source, api.spec.operations)
         self._callers: dict[str, OperationCaller] = {}
         self._local_app = local_app
         self._retry = retry or RetryPolicy()
@@ -83,6 +73,8 @@ class ApiClient:
         caller = self._callers.get(name)
         if caller is None:
             op = self._operations.get(name)
+            if op is None and name in self._clashes:
+                raise self._clashes[name]
             if op is None:
                 known = ", ".join(sorted(self._operations)) or "none"
                 raise AttributeError(f"API '{self._api.name}' has no client operation '{name}' (operations: {known})")
@@ -94,6 +86,10 @@ class ApiClient:
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._operations))
 
+    def operation_of(self, name: str) -> Operation:
+        """The operation called ``name`` (``KeyError`` if none is)."""
+        return self._operations[name]
+
     def __contains__(self, name: object) -> bool:
         return name in self._operations
 
@@ -103,10 +99,10 @@ class ApiClient:
     def __repr__(self) -> str:
         return f"<client of API '{self._api.name}': {len(self._operations)} operations>"
 
-    def _use_credentials(self, credentials: Mapping[str, Any] | None) -> None:
-        checked = check_credentials(self._api.name, self._api.spec.security_schemes, credentials)
+    def _use_credentials(self, checked: Mapping[str, Any]) -> None:
+        """Replace the credentials (already checked by ``check_credentials``)."""
         with self._lock:
-            self._credentials = checked
+            self._credentials = dict(checked)
             self._callers = {}  # each caller chose its requirement from the old credentials
 
     @property

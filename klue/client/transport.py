@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import functools
 import http.cookiejar
-import random
 import re
 import time
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from io import BytesIO
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -38,50 +35,14 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ..exceptions import CallConnectionError, CallTimeout, ClientError, ResponseTooLarge
+from .policy import DEFAULT_MAX_RESPONSE_SIZE, IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryPolicy
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-DEFAULT_TIMEOUT = 10.0
-#: A response body larger than this (decompressed) is refused (``ApiPool.add(max_response_size=...)``).
-DEFAULT_MAX_RESPONSE_SIZE = 10 * 1024 * 1024
 _READ_SIZE = 64 * 1024
 
 Send = Callable[..., requests.Response]
 #: What the network can do to a request (ChunkedEncodingError: the connection
 #: broke in the middle of the response).
 _NETWORK_FAILURES = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How a client retries. ``backoff`` is the first wait's upper bound, doubled each attempt."""
-
-    max_attempts: int = 3
-    backoff: float = 0.1
-    max_backoff: float = 2.0
-    max_retry_after: float = 10.0
-
-    def wait(self, attempt: int, response: requests.Response | None = None) -> float | None:
-        """Seconds to wait before attempt ``attempt + 1``; None when the server
-        asked (``Retry-After``) for a longer wait than ``max_retry_after``."""
-        retry_after = _retry_after(response) if response is not None else None
-        if retry_after is not None:
-            return retry_after if retry_after <= self.max_retry_after else None
-        return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def _never_reached_server(error: requests.RequestException) -> bool:
