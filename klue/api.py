@@ -8,7 +8,7 @@ import threading
 from .client.breaker import CircuitBreaker
 from .client.credentials import check_credentials
 from .client.policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
-from .exceptions import KlueException, ValidationError
+from .exceptions import ArgumentError, KlueException, ValidationError
 from .models import ModelNamespace, Persistence, build_model_classes
 from .spec import Spec
 from .spec.codec import Codec
@@ -102,16 +102,16 @@ class API:
     def json_to_model(self, model_name: str, data: Any) -> Any:
         """Validate ``data`` against definition ``model_name`` and build the model from it.
 
-        Invalid data raises ``ValidationError`` naming each bad field, with
-        status 500: data a handler converts is the server's own (requests were
-        validated already), so if it escapes, the client gets a plain 500."""
+        Invalid data raises ``ArgumentError`` naming each bad field: data a
+        handler converts is the server's own (requests were validated
+        already), so if it escapes, the client gets a plain 500."""
         if model_name not in self.spec.definitions:
             raise KlueException(f"API '{self.name}' has no definition '{model_name}'")
         schema = {"$ref": f"#/definitions/{escape_pointer_token(model_name)}"}
         try:
             self.validators.get(schema).validate(data, model_name)
         except ValidationError as e:
-            raise ValidationError(str(e), errors=e.errors, status_code=500) from None
+            raise ArgumentError(str(e), errors=e.errors) from None
         decode = self.codec.decoder(schema)
         return decode(data) if decode else data
 

@@ -1,8 +1,38 @@
-"""Every exception klue raises, in one hierarchy.
+"""Every exception klue raises, in one hierarchy::
 
-``KlueException`` is the root. Each class carries the HTTP ``status_code`` a
-server answers with when it escapes a handler, so a handler can
-``raise NotFound("no such pet")`` and the client gets a 404.
+    KlueException                  (a handler raising it answers 500, or its status_code)
+    ├── ConfigurationError         a mistake in a spec or in the code that uses it; no HTTP status
+    │   ├── SpecError              a spec cannot be loaded (every problem, with its pointer)
+    │   ├── BindingError           an x-bind-*/x-persist target cannot be used
+    │   │   ├── UnboundOperationsError
+    │   │   └── UnboundSecurityError
+    │   ├── MergeApisException     ApiPool.merge(): one model name, two definitions
+    │   └── NoHostError            a call to an API with no host
+    ├── ArgumentError (ValueError) a client call's arguments, or json_to_model's data, do not
+    │                              match the spec: the calling code's mistake (500 if it escapes)
+    ├── HTTPError                  what a server answers, by status
+    │   ├── RequestError           4xx: the request's fault
+    │   │   ├── ValidationError          400 (field ``errors``)
+    │   │   ├── Unauthorized             401 (``challenges``)
+    │   │   │   └── Forbidden            403
+    │   │   ├── NotFound                 404
+    │   │   ├── MethodNotAllowed         405
+    │   │   ├── PayloadTooLarge          413
+    │   │   └── UnsupportedMediaType     415
+    │   └── InternalServerError    5xx: the server's fault (details stay in its log)
+    │       └── ResponseValidationError  a handler's answer does not match the spec
+    └── ClientError                a call to another service failed (``method``, ``url``, ``attempts``)
+        ├── TransportError         no answer
+        │   ├── CallConnectionError      could not connect, or the connection broke
+        │   ├── CallTimeout              no answer in time
+        │   └── CircuitOpenError         not sent: the host failed too often
+        ├── RemoteError            the service answered non-2xx (its ``status_code`` and ``body``)
+        └── InvalidResponseError   a 2xx that is not what the spec declares
+            └── ResponseTooLarge         over max_response_size
+
+A handler can ``raise NotFound("no such pet")`` and the client gets a 404.
+Nothing here imports Flask, werkzeug or requests: every program imports
+this module, and a client-only one should not pay for a server's stack.
 """
 from __future__ import annotations
 
@@ -59,11 +89,28 @@ class FieldError:
         return {"in": self.location, "name": self.name, "message": self.message}
 
 
-class ValidationError(KlueException):
-    """Input does not match the spec: a request on the server, arguments on the client."""
+class ConfigurationError(KlueException):
+    """A spec, or the code that loads, binds or calls it, is wrong: fixed by
+    editing, never by retrying. It has no HTTP meaning (``status_code`` None;
+    a server that meets one answers 500)."""
+
+    status_code = None  # type: ignore[assignment]
+    code = "CONFIGURATION_ERROR"
+
+
+class HTTPError(KlueException):
+    """An error with the HTTP status a server answers with."""
+
+
+class RequestError(HTTPError):
+    """4xx: the request is at fault."""
 
     status_code = 400
-    code = "VALIDATION_ERROR"
+    code = "BAD_REQUEST"
+
+
+class _WithFieldErrors(KlueException):
+    """An error naming each bad parameter or field (``errors``); the message joins them."""
 
     def __init__(self, message: str = "", *, errors: Sequence[FieldError] = (), status_code: int | None = None) -> None:
         self.errors = list(errors)
@@ -72,11 +119,27 @@ class ValidationError(KlueException):
         super().__init__(message, status_code=status_code)
 
     @classmethod
-    def for_field(cls, location: str, name: str, message: str) -> "ValidationError":
+    def for_field(cls, location: str, name: str, message: str) -> Any:
         return cls(errors=[FieldError(location, name, message)])
 
 
-class InternalServerError(KlueException):
+class ValidationError(RequestError, _WithFieldErrors):
+    """A request does not match the spec: each bad parameter or field is in ``errors``."""
+
+    status_code = 400
+    code = "VALIDATION_ERROR"
+
+
+class ArgumentError(_WithFieldErrors, ValueError):
+    """What code gave klue does not match the spec: a client call's arguments
+    (checked before anything is sent) or ``json_to_model``'s data. Each bad
+    argument or field is in ``errors``. The mistake is the calling code's, so
+    when it escapes a handler the server answers 500, never 400."""
+
+    code = "INVALID_ARGUMENTS"
+
+
+class InternalServerError(HTTPError):
     """Something failed on the server side; its details stay in the server log."""
 
     status_code = 500
@@ -89,7 +152,7 @@ class ResponseValidationError(InternalServerError):
     code = "INVALID_RESPONSE"
 
 
-class Unauthorized(KlueException):
+class Unauthorized(RequestError):
     """No credential, or one that was refused: 401. ``challenges`` become
     ``WWW-Authenticate`` headers (``Bearer realm="api"``...)."""
 
@@ -108,27 +171,27 @@ class Forbidden(Unauthorized):
     code = "FORBIDDEN"
 
 
-class NotFound(KlueException):
+class NotFound(RequestError):
     status_code = 404
     code = "NOT_FOUND"
 
 
-class MethodNotAllowed(KlueException):
+class MethodNotAllowed(RequestError):
     status_code = 405
     code = "METHOD_NOT_ALLOWED"
 
 
-class PayloadTooLarge(KlueException):
+class PayloadTooLarge(RequestError):
     status_code = 413
     code = "PAYLOAD_TOO_LARGE"
 
 
-class UnsupportedMediaType(KlueException):
+class UnsupportedMediaType(RequestError):
     status_code = 415
     code = "UNSUPPORTED_MEDIA_TYPE"
 
 
-class MergeApisException(KlueException):
+class MergeApisException(ConfigurationError):
     """``ApiPool.merge()`` found two models with one name and different definitions."""
 
     code = "MERGE_CONFLICT"
@@ -150,7 +213,7 @@ class SpecProblem:
         return f"{where}: at {self.pointer or '/'}: {self.reason}"
 
 
-class SpecError(KlueException):
+class SpecError(ConfigurationError):
     """A spec cannot be loaded; ``problems`` lists every problem found."""
 
     code = "SPEC_ERROR"
@@ -166,7 +229,7 @@ class SpecError(KlueException):
         return cls([SpecProblem(source, pointer, reason, operation)])
 
 
-class BindingError(KlueException):
+class BindingError(ConfigurationError):
     """An ``x-bind-server``/``x-decorate-*``/``x-persist`` target cannot be used."""
 
     code = "BINDING_ERROR"
@@ -193,13 +256,6 @@ class UnboundSecurityError(BindingError):
             f"API '{api_name}': {len(self.schemes)} security scheme(s) have no verifier (add x-bind-security: "
             f"pkg.module.verify to the scheme, or give spawn_api(security={{name: verify}})): {listed}"
         )
-
-
-def error_details(exc: BaseException) -> dict[str, Any]:
-    """The client-safe extension members of an error body (field errors only)."""
-    if isinstance(exc, ValidationError) and exc.errors:
-        return {"errors": [e.to_json() for e in exc.errors]}
-    return {}
 
 
 class ClientError(KlueException):
@@ -230,20 +286,20 @@ class RemoteError(ClientError):
         super().__init__(message, status_code=status_code, **where)
 
 
-class CallTimeout(ClientError):
+class TransportError(ClientError):
+    """No answer came: the connection failed, timed out, or was never tried."""
+
+    code = "CALL_FAILED"
+
+
+class CallTimeout(TransportError):
     """The called service did not answer in time (after the last attempt)."""
 
     status_code = 504
     code = "CALL_TIMEOUT"
 
 
-class ResponseTooLarge(ClientError):
-    """The called service's response body is over ``max_response_size`` (decompressed): the rest was not read."""
-
-    code = "RESPONSE_TOO_LARGE"
-
-
-class CallConnectionError(ClientError):
+class CallConnectionError(TransportError):
     """The called service could not be reached, or dropped the connection."""
 
     code = "CONNECTION_FAILED"
@@ -252,17 +308,23 @@ class CallConnectionError(ClientError):
 class InvalidResponseError(ClientError):
     """The called service answered 2xx with a body that is not what its spec declares."""
 
-    code = "INVALID_RESPONSE"
+    code = "INVALID_REMOTE_RESPONSE"
 
 
-class CircuitOpenError(ClientError):
+class ResponseTooLarge(InvalidResponseError):
+    """The called service's response body is over ``max_response_size`` (decompressed): the rest was not read."""
+
+    code = "RESPONSE_TOO_LARGE"
+
+
+class CircuitOpenError(TransportError):
     """The called host failed too many calls in a row: this one was not sent."""
 
     status_code = 503
     code = "CIRCUIT_OPEN"
 
 
-class NoHostError(KlueException):
+class NoHostError(ConfigurationError):
     """A call was made to an API whose spec has no host and none was given to ``ApiPool.add``."""
 
     code = "NO_HOST"

@@ -9,7 +9,7 @@ from flask import Flask
 
 from klue.client import RetryPolicy
 from klue.exceptions import (
-    CallConnectionError, CallTimeout, InvalidResponseError, NoHostError, RemoteError, SpecError, ValidationError,
+    ArgumentError, CallConnectionError, CallTimeout, InvalidResponseError, NoHostError, RemoteError, SpecError,
 )
 from klue.swagger import ApiPool
 from tests.conftest import spec_path
@@ -79,21 +79,21 @@ def test_client_name_clash_is_an_error_for_whoever_calls_that_name():
     (({"name": "a"},), {"color": "red"}, "'color': is not a parameter of POST /pets (addPet)"),
 ])
 def test_bad_arguments_raise_before_sending(petstore, args, kwargs, message):
-    with pytest.raises(ValidationError) as e:
+    with pytest.raises(ArgumentError) as e:
         petstore.client.addPet(*args, **kwargs)
     assert message in str(e.value)
 
 
 def test_bad_parameter_values_raise(petstore):
-    with pytest.raises(ValidationError, match="query parameter 'limit'"):
+    with pytest.raises(ArgumentError, match="query parameter 'limit'"):
         petstore.client.list_pets(limit=0)
-    with pytest.raises(ValidationError, match="path parameter 'pet_id'"):
+    with pytest.raises(ArgumentError, match="path parameter 'pet_id'"):
         petstore.client.getPet(pet_id="x")
-    with pytest.raises(ValidationError, match="path parameter 'pet_id': is required"):
+    with pytest.raises(ArgumentError, match="path parameter 'pet_id': is required"):
         petstore.client.getPet()
-    with pytest.raises(ValidationError, match="no positional argument"):
+    with pytest.raises(ArgumentError, match="no positional argument"):
         petstore.client.getPet(3, pet_id=3)
-    with pytest.raises(ValidationError, match="cannot contain CR, LF or NUL"):
+    with pytest.raises(ArgumentError, match="cannot contain CR, LF or NUL"):
         petstore.client.list_pets(**{"X-Request-Tag": "a\r\nX: y"})
 
 
@@ -126,7 +126,7 @@ def test_path_query_header_and_body_calls(petstore_server, received):
 def test_path_values_are_escaped(petstore_server, received):
     out = ApiPool.petstore.client.echo({"text": "x"}, name="a.b", status=200).call()
     assert out["name"] == "a.b"
-    with pytest.raises(ValidationError):  # '/' does not match the spec's pattern: never sent
+    with pytest.raises(ArgumentError):  # '/' does not match the spec's pattern: never sent
         ApiPool.petstore.client.echo(name="../etc", status=200)
 
 
@@ -375,9 +375,9 @@ def test_request_bodies_are_encoded_only_when_needed(sent_bodies, formats, body,
 def test_request_bodies_invalid_once_encoded_are_refused(sent_bodies):
     bodies, server = sent_bodies
     api = ApiPool.add("sent", spec_dict=SENT_BODY_SPEC, host=server.url)
-    with pytest.raises(ValidationError, match="body field 'n': 'x' is not of type 'integer'"):
+    with pytest.raises(ArgumentError, match="body field 'n': 'x' is not of type 'integer'"):
         api.client.send({"n": "x"}).call()
-    with pytest.raises(ValidationError, match="cannot be sent as JSON"):
+    with pytest.raises(ArgumentError, match="cannot be sent as JSON"):
         api.client.send({"n": 1, "lines": [{"sku": "a", "extra": float("nan")}]}).call()
     assert bodies == []
     # a read-only field (a model fetched from the server, sent back) is dropped, as the encoder does

@@ -67,7 +67,7 @@ def test_gateway_calls_petstore_and_data_survives_a_restart(tmp_path):
         _, pet_log = stop(petstore)
         _, gw_log = stop(gateway)
     # one call ID in both services' logs; the petstore saw the path gateway.petstore
-    assert f"gateway GET /gateway/summary -> 200" in gw_log and f"(call {call_id}, path gateway)" in gw_log
+    assert "gateway GET /gateway/summary -> 200" in gw_log and f"(call {call_id}, path gateway)" in gw_log
     assert len(re.findall(rf"petstore GET /v1/pets\?kind=\w+&limit=100 -> 200 .*\(call {call_id}, path gateway\.petstore\)", pet_log)) == 4
     assert re.search(r"petstore POST /v1/pets -> 201 .*path gateway\.petstore\)", pet_log)
     assert "demo-key" not in pet_log and "demo-key" not in gw_log

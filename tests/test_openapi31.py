@@ -2,7 +2,7 @@
 import pytest
 from flask import Flask
 
-from klue.exceptions import UnboundOperationsError, ValidationError
+from klue.exceptions import ArgumentError, UnboundOperationsError
 from klue.swagger import ApiPool
 from tests.conftest import spec_path
 from tests.handlers import zoo
@@ -99,6 +99,6 @@ def test_the_client_side(client):
     hired = zoo_client.tests_handlers_zoo_hire(Keeper(id=99, name="Ann", password="s3cret")).call()
     assert hired.id == 7 and hired.password is None  # id was not sent (readOnly); the password not returned
     assert zoo_client.tests_handlers_zoo_store_photo(b"abc", name="x").call() == {"name": "x", "size": 3}
-    with pytest.raises(ValidationError, match="bytes or text"):
+    with pytest.raises(ArgumentError, match="bytes or text"):
         zoo_client.tests_handlers_zoo_store_photo({"not": "bytes"}, name="x")
     assert zoo_client.tests_handlers_zoo_nothing_here().call() is None  # mocked

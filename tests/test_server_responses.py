@@ -4,7 +4,8 @@ import logging
 import pytest
 from flask import Flask, Response
 
-from klue.exceptions import KlueException, NotFound, ValidationError
+from klue import exceptions
+from klue.exceptions import ArgumentError, KlueException, NoHostError, NotFound, SpecError, ValidationError
 from klue.swagger import ApiPool
 from tests.conftest import spec_path
 from tests.handlers import behaviours
@@ -227,3 +228,31 @@ def test_a_handler_s_own_204_or_304_response_loses_its_body_and_media_type(clien
         returns(lambda: Response("ignored", status=status, mimetype="text/html"))
         r = client.delete("/api/nothing")
         assert r.status_code == status and r.data == b"" and "Content-Type" not in r.headers
+
+
+@pytest.mark.parametrize("error", [
+    ArgumentError("GET /x: query parameter 'q': " + SECRET),
+    SpecError.single("x.yaml", "/paths", SECRET),
+    NoHostError(SECRET),
+])
+def test_the_code_s_own_mistakes_escaping_a_handler_are_500s(client, error):
+    """A bad call to another service or a configuration error is the server's fault: never a 400, never shown."""
+    returns(error)
+    r = client.get("/api/thing")
+    body = assert_problem(r, 500)
+    assert SECRET not in r.get_data(as_text=True) and "errors" not in body
+
+
+def test_the_exception_tree():
+    assert issubclass(ValidationError, exceptions.RequestError) and issubclass(NotFound, exceptions.HTTPError)
+    assert issubclass(exceptions.ResponseValidationError, exceptions.InternalServerError)
+    assert issubclass(ArgumentError, ValueError) and not issubclass(ArgumentError, exceptions.HTTPError)
+    for configuration in (SpecError, exceptions.BindingError, exceptions.MergeApisException, NoHostError,
+                          exceptions.UnboundOperationsError):
+        assert issubclass(configuration, exceptions.ConfigurationError) and configuration.status_code is None
+    for transport in (exceptions.CallTimeout, exceptions.CallConnectionError, exceptions.CircuitOpenError):
+        assert issubclass(transport, exceptions.TransportError) and issubclass(transport, exceptions.ClientError)
+    assert issubclass(exceptions.ResponseTooLarge, exceptions.InvalidResponseError)
+    assert not issubclass(exceptions.RemoteError, exceptions.TransportError)
+    assert exceptions.InvalidResponseError.code != exceptions.ResponseValidationError.code
+    assert all(issubclass(c, KlueException) for c in (SpecError, ArgumentError, exceptions.ClientError))

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from ..context import CALLER_ID_HEADER, CALLER_PATH_HEADER, call_id_for_outgoing, get_call_path
-from ..exceptions import ClientError, FieldError, InvalidResponseError, RemoteError, ValidationError
+from ..exceptions import ArgumentError, ClientError, FieldError, InvalidResponseError, RemoteError, ValidationError
 from ..importing import import_object
 from ..spec.interface import BODY, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
 from ..spec.validation import REQUEST, RESPONSE
@@ -173,7 +173,7 @@ class OperationCaller:
             except ValidationError as e:
                 errors.extend(e.errors)
         if errors:
-            raise ValidationError(f"{self.op.label}: " + "; ".join(map(str, errors)), errors=errors)
+            raise ArgumentError(f"{self.op.label}: " + "; ".join(map(str, errors)), errors=errors)
         return prepared
 
     def _body(self, args: tuple, errors: list[FieldError]) -> bytes | None:

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..exceptions import (
     CallTimeout, ClientError, Forbidden, InternalServerError, KlueException, MethodNotAllowed, NotFound, PayloadTooLarge,
-    ResponseValidationError, Unauthorized, UnsupportedMediaType, ValidationError, error_details,
+    ResponseValidationError, Unauthorized, UnsupportedMediaType, ValidationError,
 )
 from ..logsafe import loggable
 from ..spec.interface import Operation, by_status
@@ -167,6 +167,13 @@ def _internal_error(cause: BaseException, status: int = 500) -> InternalServerEr
     return error
 
 
+def error_details(exc: BaseException) -> dict[str, Any]:
+    """The client-safe extension members of an error body (a request's field errors only)."""
+    if isinstance(exc, ValidationError) and exc.errors:
+        return {"errors": [e.to_json() for e in exc.errors]}
+    return {}
+
+
 class ErrorRenderer:
     """Builds the error response of one API."""
 
@@ -175,7 +182,7 @@ class ErrorRenderer:
 
     def render(self, exc: BaseException, op: Operation | None, call_id: str | None, mimetype: str = "application/json") -> Response:
         error = as_klue_exception(exc)
-        status = error.status_code if 400 <= error.status_code <= 599 else 500
+        status = error.status_code if isinstance(error.status_code, int) and 400 <= error.status_code <= 599 else 500
         where = op.label if op else "-"
         if status >= 500:
             log.error("%s %s: %s (call %s): %s", self.api.name, where, _phrase(status), call_id, loggable(exc),

@@ -1,5 +1,4 @@
 """Handlers of tests/specs/zoo.openapi31.yaml, bound by their dotted operationIds."""
-from klue.swagger import ApiPool
 
 received: dict = {}
 
