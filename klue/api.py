@@ -1,9 +1,9 @@
 """``API``: one loaded spec with its models, validators, converters and client."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
-
+import functools
 import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .client.breaker import CircuitBreaker
 from .client.credentials import check_credentials
@@ -56,9 +56,9 @@ class API:
         self.host, self.port, self.proto = host, port, proto
         self.formats = FormatRegistry(formats or ())
         self.validators = ValidatorCache(spec.definitions, self.formats)
+        self._model_validators: dict[str, Any] = {}  # json_to_model's, by definition name
         classes = build_model_classes(spec.definitions, name)
-        self.codec = Codec(spec.definitions, classes, self.formats,
-                           matches=lambda schema, value: self.validators.get(schema).is_valid(value))
+        self.codec = Codec(spec.definitions, classes, self.formats, branch_check=self._branch_check)
         if do_persist:
             for model_name, dotted in spec.persisted_models.items():
                 if model_name in classes:
@@ -93,11 +93,13 @@ class API:
         """The spec's ``info.version``."""
         return self.spec.api_version
 
+    def _branch_check(self, schema: dict) -> Callable[[Any], bool]:
+        return self.validators.get(schema).is_valid
+
     def model_to_json(self, obj: Any) -> Any:
         """A model instance (or any value) -> JSON-ready dicts, lists and scalars."""
         name = type(obj).__name__
-        schema = {"$ref": f"#/definitions/{escape_pointer_token(name)}"} if name in self.spec.definitions else None
-        return self.codec.encoder(schema)(obj)
+        return self.codec.encoder(_definition_ref(name) if name in self.spec.definitions else None)(obj)
 
     def json_to_model(self, model_name: str, data: Any) -> Any:
         """Validate ``data`` against definition ``model_name`` and build the model from it.
@@ -107,9 +109,12 @@ class API:
         already), so if it escapes, the client gets a plain 500."""
         if model_name not in self.spec.definitions:
             raise KlueException(f"API '{self.name}' has no definition '{model_name}'")
-        schema = {"$ref": f"#/definitions/{escape_pointer_token(model_name)}"}
+        schema = _definition_ref(model_name)
+        validator = self._model_validators.get(model_name)
+        if validator is None:
+            validator = self._model_validators[model_name] = self.validators.get(schema)
         try:
-            self.validators.get(schema).validate(data, model_name)
+            validator.validate(data, model_name)
         except ValidationError as e:
             raise ArgumentError(str(e), errors=e.errors) from None
         decode = self.codec.decoder(schema)
@@ -144,6 +149,16 @@ class API:
         self.model._replace(name, cls)
         self.codec.models[name] = cls
         self.codec.reset()
+
+
+@functools.lru_cache(maxsize=4096)
+def _ref_to(name: str) -> str:
+    return f"#/definitions/{escape_pointer_token(name)}"
+
+
+def _definition_ref(name: str) -> dict[str, str]:
+    """``{"$ref": "#/definitions/<name>"}``, the pointer escaped once per name."""
+    return {"$ref": _ref_to(name)}
 
 
 def check_max_response_size(api_name: str, max_response_size: Any) -> None:

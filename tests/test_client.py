@@ -268,6 +268,10 @@ def test_request_headers_and_x_decorate_request(faults):
     assert got["Authorization"] == "Bearer t0k3n" and got["X-Thing"] == "a" and got["X-Extra"] == "1"
     assert got["Kluecallerid"] == "mine" or got.get("KlueCallerID") == "mine"
     assert client_side.sent and client_side.sent[0][0] == "GET"
+    client_side.decorated.clear()
+    for _ in range(3):
+        api.client.headers().call()
+    assert client_side.decorated == [] and len(client_side.sent) == 4  # decorated once, when the caller was compiled
 
 
 def test_outside_a_request_each_call_gets_a_new_call_id(faults):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 
@@ -23,6 +23,7 @@ from ..spec.validation import REQUEST, RESPONSE
 from ..wire import dump_json, loads_json
 from .credentials import Applied, OperationCredentials
 from .policy import DEFAULT_TIMEOUT
+from .transport import OutgoingRequest
 
 if TYPE_CHECKING:
     from .namespace import ApiClient
@@ -143,9 +144,18 @@ class OperationCaller:
         }
         self.send_decorator = (import_object(op.bindings.decorate_request, what=f"x-decorate-request of {op.label}")
                                if op.bindings.decorate_request else None)
+        self._send: Callable[..., requests.Response] | None = None
         self.credentials = OperationCredentials(op, api.spec.security_schemes, client._credentials)
         self.accept = ", ".join(op.produces) or "application/json"
         self.multipart_only = "multipart/form-data" in op.consumes and "application/x-www-form-urlencoded" not in op.consumes
+
+    @property
+    def send(self) -> Callable[..., requests.Response]:
+        """The session's ``request``, decorated once by ``x-decorate-request``."""
+        if self._send is None:
+            send = self.client._transport.session.request
+            self._send = self.send_decorator(send) if self.send_decorator is not None else send
+        return self._send
 
     # -- building a call -------------------------------------------------------------
 
@@ -331,33 +341,22 @@ class Call:
             raise
 
     def _exchange(self, url: str, settings: dict[str, Any], kwargs: dict[str, Any], applied: Applied | None) -> Any:
-        """Send (retrying as the policy says) and read the answer; a refused OAuth2 token is renewed once."""
+        """Hand the request to the transport and decode the answer; a refused OAuth2 token is renewed once."""
         client, caller = self.caller.client, self.caller
-        op = caller.op
-        timeout = (_setting(settings, "connect_timeout", client), _setting(settings, "read_timeout", client))
-        send = client._transport.session.request
-        if caller.send_decorator is not None:
-            send = caller.send_decorator(send)
-        attempts = _Attempts(send, self.request.rewind)
-        breaker, host = client._breaker, urlsplit(url).netloc
-        if breaker is not None:
-            breaker.before(host, op.method, url)
-        failed = True
-        options = dict(policy=client._retry, max_attempts=settings.get("max_attempts") or client._retry.max_attempts,
-                       force_retry=bool(settings.get("force_retry")), timeout=timeout, send=attempts)
-        try:
-            response = client._transport.send(op.method, url, **options, **kwargs)
-            if response.status_code == 401 and applied is not None and applied.refresh():
-                response.close()
-                renewed = caller.credentials.apply(kwargs["headers"], kwargs["params"])
-                applied.secrets.extend(renewed.secrets)
-                response = client._transport.send(op.method, url, **options, **kwargs)
-            failed = response.status_code >= 500
-            with response:
-                return caller.result(response, op.method, url, attempts.count)
-        finally:
-            if breaker is not None:
-                breaker.record(host, failed)
+        transport = client._transport
+        request = OutgoingRequest(
+            method=caller.op.method, url=url, host=client._base_host(), send=caller.send,
+            timeout=(_setting(settings, "connect_timeout", client), _setting(settings, "read_timeout", client)),
+            max_attempts=settings.get("max_attempts") or transport.retry.max_attempts,
+            force_retry=bool(settings.get("force_retry")), options=kwargs, rewind=self.request.rewind)
+        response = transport.handle_request(request)
+        if response.status_code == 401 and applied is not None and applied.refresh():
+            response.close()
+            renewed = caller.credentials.apply(kwargs["headers"], kwargs["params"])
+            applied.secrets.extend(renewed.secrets)
+            response = transport.handle_request(request)
+        with response:
+            return caller.result(response, request.method, url, request.attempts)
 
 
 def _redact(error: ClientError, applied: Applied) -> None:
@@ -403,22 +402,6 @@ def _parts(fields: dict[str, Any]) -> list[tuple[str, Any]]:
         for item in value if isinstance(value, list) else [value]:
             parts.append((name, item if not isinstance(item, str) else (None, item)))
     return parts
-
-
-class _Attempts:
-    """Wraps a send function: counts attempts, and rewinds files before each one,
-    so a retried or repeated upload sends the whole file again."""
-
-    def __init__(self, send: Callable[..., requests.Response], rewind: list[tuple[Any, int]]) -> None:
-        self.send = send
-        self.count = 0
-        self.rewind = rewind
-
-    def __call__(self, *args: Any, **kwargs: Any) -> requests.Response:
-        self.count += 1
-        for stream, position in self.rewind:
-            stream.seek(position)
-        return self.send(*args, **kwargs)
 
 
 def _file_object(value: Any) -> Any:

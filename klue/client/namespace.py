@@ -66,6 +66,7 @@ class ApiClient:
         self._lock = threading.Lock()
         self._transport_instance: Transport | None = None
         self._base: str | None = None
+        self._host: str | None = None
 
     def __getattr__(self, name: str) -> OperationCaller:
         if name.startswith("_"):
@@ -111,13 +112,19 @@ class ApiClient:
             with self._lock:
                 if self._transport_instance is None:
                     self._transport_instance = Transport(self._api.name, self._pool_size, self._local_app,
-                                                         self._max_response_size)
+                                                         self._max_response_size, self._retry, self._breaker)
         return self._transport_instance
 
     def _base_url(self) -> str:
         if self._base is None:
             self._base = base_url(self._api, local=self._local_app is not None)
         return self._base
+
+    def _base_host(self) -> str:
+        """``host[:port]`` of the base URL: the circuit breaker's key."""
+        if self._host is None:
+            self._host = urlsplit(self._base_url()).netloc
+        return self._host
 
     def _close(self) -> None:
         if self._transport_instance is not None:

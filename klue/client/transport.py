@@ -25,6 +25,7 @@ import functools
 import http.cookiejar
 import re
 import time
+from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -35,7 +36,13 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ..exceptions import CallConnectionError, CallTimeout, ClientError, ResponseTooLarge
-from .policy import DEFAULT_MAX_RESPONSE_SIZE, IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryPolicy
+from .breaker import CircuitBreaker
+from .policy import (
+    DEFAULT_MAX_RESPONSE_SIZE,
+    IDEMPOTENT_METHODS,
+    RETRYABLE_STATUSES,
+    RetryPolicy,
+)
 
 _READ_SIZE = 64 * 1024
 
@@ -79,12 +86,36 @@ class _Session(requests.Session):
         return {**settings, "proxies": dict(settings["proxies"]), "stream": stream}
 
 
+@dataclass
+class OutgoingRequest:
+    """One call as the transport sends it: built by ``Call``, fixed per
+    operation where it can be (``send``, ``host``), counted as it is tried."""
+
+    method: str
+    url: str
+    host: str  # what the circuit breaker keys on
+    send: Send  # the session's ``request``, decorated by the operation's x-decorate-request
+    timeout: tuple[float, float]  # connect, read
+    max_attempts: int
+    force_retry: bool
+    #: For ``send``: params, headers, data or files, allow_redirects.
+    options: dict[str, Any] = field(default_factory=dict)
+    #: Files and where each starts, rewound before every attempt.
+    rewind: list[tuple[Any, int]] = field(default_factory=list)
+    attempts: int = 0
+
+
 class Transport:
-    """The session of one API and the retry loop around it."""
+    """The session of one API and everything between a request and its answer:
+    the circuit breaker, retries, attempts, the bounded body read.
+    ``handle_request`` is the one way in."""
 
     def __init__(self, api_name: str, pool_size: int = 32, local_app: Any = None,
-                 max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+                 max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE, retry: RetryPolicy | None = None,
+                 breaker: CircuitBreaker | None = None) -> None:
         self.api_name = api_name
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker
         self.max_response_size = max_response_size
         self.session = _Session()
         # One session serves every caller of the API: a cookie one user's call
@@ -95,22 +126,35 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def send(self, method: str, url: str, *, policy: RetryPolicy, max_attempts: int, force_retry: bool,
-             timeout: tuple[float, float], send: Send | None = None, **kwargs: Any) -> requests.Response:
-        """Send with retries; raises ``CallTimeout``/``CallConnectionError`` after the last attempt.
+    def handle_request(self, request: OutgoingRequest) -> requests.Response:
+        """Send ``request`` past the breaker, with retries; the answer's body is read.
 
-        Each attempt gets ``connect + read`` timeout seconds for the whole
+        Raises ``CircuitOpenError`` when the breaker holds the host open, and
+        ``CallTimeout``/``CallConnectionError`` after the last attempt. A
+        5xx answer or no answer counts as a failure for the breaker."""
+        if self.breaker is not None:
+            self.breaker.before(request.host, request.method, request.url)
+        failed = True
+        try:
+            response = self._send_with_retries(request)
+            failed = response.status_code >= 500
+            return response
+        finally:
+            if self.breaker is not None:
+                self.breaker.record(request.host, failed)
+
+    def _send_with_retries(self, request: OutgoingRequest) -> requests.Response:
+        """Each attempt gets ``connect + read`` timeout seconds for the whole
         exchange, body included, and at most ``max_response_size`` bytes of
         body (decompressed)."""
-        send = send or self.session.request
-        may_retry_sent = force_retry or method in IDEMPOTENT_METHODS
-        attempt = 0
+        method, url, timeout, policy = request.method, request.url, request.timeout, self.retry
+        may_retry_sent = request.force_retry or method in IDEMPOTENT_METHODS
         while True:
-            attempt += 1
-            last = attempt >= max_attempts
+            attempt = self._next_attempt(request)
+            last = attempt >= request.max_attempts
             deadline = time.monotonic() + timeout[0] + timeout[1]
             try:
-                response = send(method, url, timeout=timeout, stream=True, **kwargs)
+                response = request.send(method, url, timeout=timeout, stream=True, **request.options)
                 if response.status_code not in RETRYABLE_STATUSES or not may_retry_sent or last:
                     read_body(response, deadline, self.max_response_size, method, url, attempt)
             except _NETWORK_FAILURES as e:
@@ -129,6 +173,14 @@ class Transport:
                     time.sleep(wait)
                     continue
             return response
+
+    @staticmethod
+    def _next_attempt(request: OutgoingRequest) -> int:
+        """Count the attempt and rewind the files, so a retry sends each one whole."""
+        request.attempts += 1
+        for stream, position in request.rewind:
+            stream.seek(position)
+        return request.attempts
 
     def _failure(self, error: requests.RequestException, method: str, url: str, attempts: int) -> Exception:
         tries = f"after {attempts} attempt{'s' if attempts > 1 else ''}"

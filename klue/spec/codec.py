@@ -20,7 +20,8 @@ from .schema import primary_type
 from .validation import REQUEST, RESPONSE, has_flag
 
 Convert = Callable[[Any], Any]
-Matcher = Callable[[dict, Any], bool]
+#: A schema -> its compiled check (``is_valid``), to pick a oneOf/anyOf branch.
+BranchCheck = Callable[[dict], Callable[[Any], bool]]
 DEFINITIONS_REF = "#/definitions/"
 
 
@@ -36,11 +37,11 @@ class Codec:
     """Builds and caches the decoder and encoder of each schema of one API."""
 
     def __init__(self, definitions: dict[str, dict], models: dict[str, type], formats: FormatRegistry,
-                 matches: Matcher) -> None:
+                 branch_check: BranchCheck) -> None:
         self.definitions = definitions
         self.models = models
         self.formats = formats
-        self.matches = matches  # picks a branch of oneOf/anyOf
+        self.branch_check = branch_check
         self._decoders: dict[str, Optional[Convert]] = {}
         self._encoders: dict[str | None, dict[str, Optional[Convert]]] = {}
         self._building: set[tuple[str, str]] = set()
@@ -289,11 +290,11 @@ class Codec:
             return None
         if len(converters) == 1:
             return _skip_none(converters[0][1])
-        matches = self.matches
+        checked = [(self.branch_check(branch), convert) for branch, convert in converters]  # compiled once
 
         def convert_union(value: Any) -> Any:
-            for branch, convert in converters:
-                if matches(branch, value):
+            for is_valid, convert in checked:
+                if is_valid(value):
                     return convert(value) if convert else value
             return value
 

@@ -7,9 +7,12 @@ import time
 from flask import Flask, Response, request
 
 sent = []
+decorated = []
 
 
 def add_token(send):
+    decorated.append(send)
+
     def send_with_token(method, url, **kwargs):
         kwargs["headers"]["Authorization"] = "Bearer t0k3n"
         sent.append((method, url))
