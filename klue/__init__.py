@@ -6,6 +6,7 @@ Importing klue patches nothing, starts no thread and opens no socket; Flask
 is imported by what serves (``spawn_api``, ``make_app``), requests by the
 first client call.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -29,5 +30,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["__version__", "API", "ApiPool", "KlueException", "ValidationError", "get_call_id", "get_call_path",
-           "get_principal", "make_app", "SwaggerFormat"]
+__all__ = [
+    "API",
+    "ApiPool",
+    "KlueException",
+    "SwaggerFormat",
+    "ValidationError",
+    "__version__",
+    "get_call_id",
+    "get_call_path",
+    "get_principal",
+    "make_app",
+]

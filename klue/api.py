@@ -1,9 +1,11 @@
 """``API``: one loaded spec with its models, validators, converters and client."""
+
 from __future__ import annotations
 
 import functools
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .client.breaker import CircuitBreaker
 from .client.credentials import check_credentials
@@ -41,9 +43,9 @@ class API:
         port: int | None = None,
         proto: str | None = None,
         do_persist: bool = True,
-        local: "Flask | None" = None,
-        retry: "RetryPolicy | None" = None,
-        circuit_breaker: "CircuitBreaker | None" = DEFAULT_BREAKER,
+        local: Flask | None = None,
+        retry: RetryPolicy | None = None,
+        circuit_breaker: CircuitBreaker | None = DEFAULT_BREAKER,
         credentials: Mapping[str, Any] | None = None,
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
@@ -70,13 +72,17 @@ class API:
         # The client is built on first use (it imports requests); what it is
         # given is checked now, so a mistake shows where it is made.
         self._client_settings: dict[str, Any] = {
-            "local_app": local, "retry": retry, "breaker": circuit_breaker, "max_response_size": max_response_size,
-            "credentials": check_credentials(name, spec.security_schemes, credentials)}
-        self._client: "ApiClient | None" = None
+            "local_app": local,
+            "retry": retry,
+            "breaker": circuit_breaker,
+            "max_response_size": max_response_size,
+            "credentials": check_credentials(name, spec.security_schemes, credentials),
+        }
+        self._client: ApiClient | None = None
         self._client_lock = threading.Lock()
 
     @property
-    def client(self) -> "ApiClient":
+    def client(self) -> ApiClient:
         """``api.client.<operation>(...)``: the callers of this API's operations."""
         if self._client is None:
             from .client.namespace import ApiClient
@@ -137,7 +143,7 @@ class API:
         if self._client is not None:
             self._client._close()
 
-    def spawn_api(self, app: "Flask", decorator: Callable | None = None, **options: Any) -> list[str]:
+    def spawn_api(self, app: Flask, decorator: Callable | None = None, **options: Any) -> list[str]:
         """Add this API's operations to ``app`` as validated routes; ``options``:
         ``cors``, ``mock``, ``docs``, ``max_body_size``, ``security`` (see ``klue.server.spawn_api``)."""
         from .server import spawn_api
@@ -162,7 +168,10 @@ def _definition_ref(name: str) -> dict[str, str]:
 
 
 def check_max_response_size(api_name: str, max_response_size: Any) -> None:
-    if max_response_size is not None and (isinstance(max_response_size, bool) or not isinstance(
-            max_response_size, int) or max_response_size < 1):
-        raise ValueError(f"max_response_size of API '{api_name}' must be a number of bytes above 0, "
-                         f"or None, not {max_response_size!r}")
+    if max_response_size is not None and (
+        isinstance(max_response_size, bool) or not isinstance(max_response_size, int) or max_response_size < 1
+    ):
+        raise ValueError(
+            f"max_response_size of API '{api_name}' must be a number of bytes above 0, "
+            f"or None, not {max_response_size!r}"
+        )

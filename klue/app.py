@@ -6,6 +6,7 @@ Each spec is loaded into ``ApiPool`` under its file name (``petstore.yaml``
 -> ``petstore``) and spawned. ``GET /ping`` and ``GET /version`` are added
 unless a spec defines those paths itself.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,13 @@ from .pool import ApiPool
 from .wire import dump_json
 
 
-def make_app(*spec_paths: str, mock: str | None = None, docs: bool = True, self_url: str | None = None,
-             import_path: str | None = ".") -> Flask:
+def make_app(
+    *spec_paths: str,
+    mock: str | None = None,
+    docs: bool = True,
+    self_url: str | None = None,
+    import_path: str | None = ".",
+) -> Flask:
     """A Flask app serving every spec in ``spec_paths``.
 
     The served APIs call each other with no configuration: without
@@ -47,7 +53,10 @@ def make_app(*spec_paths: str, mock: str | None = None, docs: bool = True, self_
         raise KlueException(f"two specs would be served under one API name: {', '.join(twice)}; rename a file")
     app = Flask("klue")
     local = app if self_url is None else None
-    apis = [ApiPool.add(name, yaml_path=path, host=self_url, local=local) for name, path in zip(names, spec_paths)]
+    apis = [
+        ApiPool.add(name, yaml_path=path, host=self_url, local=local)
+        for name, path in zip(names, spec_paths, strict=False)
+    ]
     log_to_stderr_if_unconfigured()
     for api in apis:
         api.spawn_api(app, mock=mock, docs=docs)
@@ -76,4 +85,6 @@ def _add_health_routes(app: Flask, apis: list) -> None:
     if "/ping" not in taken:
         app.add_url_rule("/ping", endpoint="klue.ping", view_func=lambda: Response(b"{}", mimetype="application/json"))
     if "/version" not in taken:
-        app.add_url_rule("/version", endpoint="klue.version", view_func=lambda: Response(versions, mimetype="application/json"))
+        app.add_url_rule(
+            "/version", endpoint="klue.version", view_func=lambda: Response(versions, mimetype="application/json")
+        )

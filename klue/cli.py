@@ -4,6 +4,7 @@ Every failure a user can cause (a missing file, a broken spec, a handler
 that does not import, a port in use) is one clear line and a non-zero exit
 status, never a traceback.
 """
+
 from __future__ import annotations
 
 import functools
@@ -11,7 +12,8 @@ import logging
 import os
 import socket
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -62,8 +64,10 @@ def validate(specs: tuple[str, ...]) -> None:
             click.echo(f"{path}: {e}")
             continue
         kind = "Swagger" if api.spec.version == "2.0" else "OpenAPI"
-        click.echo(f"{path}: ok, {kind} {api.spec.version}, {len(api.spec.operations)} operations, "
-                   f"{len(list(api.model))} models")
+        click.echo(
+            f"{path}: ok, {kind} {api.spec.version}, {len(api.spec.operations)} operations, "
+            f"{len(list(api.model))} models"
+        )
     sys.exit(1 if failed else 0)
 
 
@@ -80,8 +84,15 @@ def routes(specs: tuple[str, ...]) -> None:
         client_names = {id(op): name for name in api.client for op in [api.client.operation_of(name)]}
         for op in api.spec.operations:
             server = "skipped (x-no-bind-server)" if op.bindings.no_server else (op.bindings.server or "unbound")
-            rows.append((op.method, api.spec.base_path + op.path, server, client_names.get(id(op), "-"),
-                         security_summary(op.security)))
+            rows.append(
+                (
+                    op.method,
+                    api.spec.base_path + op.path,
+                    server,
+                    client_names.get(id(op), "-"),
+                    security_summary(op.security),
+                )
+            )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         click.echo("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip())
@@ -102,17 +113,43 @@ def security_summary(requirements: list[dict[str, tuple[str, ...]]]) -> str:
 @SPECS
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--mock", type=click.Choice(["missing", "all"]), help="Answer operations with examples: unbound ones, or all.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes; above 1, under gunicorn (pip install 'klue-client-server[serve]').")
-@click.option("--threads", default=ServeOptions.threads, show_default=True, type=click.IntRange(1, 256),
-              help="Threads running requests (per worker without gevent).")
-@click.option("--timeout", default=ServeOptions.timeout, show_default=True, type=click.IntRange(1, 3600),
-              help="Seconds: a silent connection is closed (one process); a stuck worker is restarted (--workers).")
+@click.option(
+    "--mock", type=click.Choice(["missing", "all"]), help="Answer operations with examples: unbound ones, or all."
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes; above 1, under gunicorn (pip install 'klue-client-server[serve]').",
+)
+@click.option(
+    "--threads",
+    default=ServeOptions.threads,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Threads running requests (per worker without gevent).",
+)
+@click.option(
+    "--timeout",
+    default=ServeOptions.timeout,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds: a silent connection is closed (one process); a stuck worker is restarted (--workers).",
+)
 @click.option("--reload", is_flag=True, help="Run the new code after a source or spec file changes (development).")
 @click.option("--no-docs", is_flag=True, help="Do not serve the specs and their docs pages.")
-def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, workers: int, threads: int, timeout: int,
-          reload: bool, no_docs: bool) -> None:
+def serve(
+    specs: tuple[str, ...],
+    host: str,
+    port: int,
+    mock: str | None,
+    workers: int,
+    threads: int,
+    timeout: int,
+    reload: bool,
+    no_docs: bool,
+) -> None:
     """Serve SPECS from one Flask app, with /ping and /version."""
     from .app import LOG_FORMAT, make_app  # Flask: only for serving
 
@@ -139,8 +176,9 @@ def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, worker
         if workers > 1:
             serving.run_gunicorn(_app_spec(specs, mock, not no_docs), options)
         elif reload:
-            serving.run_with_reloader(functools.partial(_build, factory, exit_on_failure=False), options,
-                                      extra_files=list(specs))
+            serving.run_with_reloader(
+                functools.partial(_build, factory, exit_on_failure=False), options, extra_files=list(specs)
+            )
         else:
             serving.run_waitress(app, options)
     except KeyboardInterrupt:
@@ -151,8 +189,14 @@ def serve(specs: tuple[str, ...], host: str, port: int, mock: str | None, worker
 
 def _app_spec(specs: tuple[str, ...], mock: str | None, docs: bool) -> str:
     """gunicorn's ``module:factory(literal arguments)`` for this app."""
-    args = ", ".join([*map(repr, (os.path.abspath(p) for p in specs)), f"mock={mock!r}", f"docs={docs!r}",
-                      f"import_path={os.getcwd()!r}"])
+    args = ", ".join(
+        [
+            *map(repr, (os.path.abspath(p) for p in specs)),
+            f"mock={mock!r}",
+            f"docs={docs!r}",
+            f"import_path={os.getcwd()!r}",
+        ]
+    )
     return f"klue.app:make_app({args})"
 
 

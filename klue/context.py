@@ -8,12 +8,14 @@ came in, and appends its own API name to the path. Handlers read them from
 
 ``get_principal()`` is who the request was authenticated as (``klue.server.security``).
 """
+
 from __future__ import annotations
 
 import re
 import sys
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 CALLER_ID_HEADER = "KlueCallerID"
 CALLER_PATH_HEADER = "KlueCallerPath"

@@ -5,6 +5,7 @@ Swagger UI page whose assets come from the ``swagger-ui-bundle`` package
 (the ``docs`` extra), never from a CDN: deployments are often offline.
 Without that package, ``/docs`` is a plain page listing the operations.
 """
+
 from __future__ import annotations
 
 import html
@@ -69,11 +70,11 @@ def swagger_ui_dir() -> str | None:
     return swagger_ui_path if os.path.isdir(swagger_ui_path) else None
 
 
-def spec_file_name(api: "API") -> str:
+def spec_file_name(api: API) -> str:
     return "swagger.json" if api.spec.version == "2.0" else "openapi.json"
 
 
-def register_docs(app: Flask, api: "API") -> list[str]:
+def register_docs(app: Flask, api: API) -> list[str]:
     """Add the spec and docs routes of ``api``, except where a route is already there."""
     base = api.spec.base_path
     taken = {rule.rule for rule in app.url_map.iter_rules()}
@@ -87,16 +88,22 @@ def register_docs(app: Flask, api: "API") -> list[str]:
         return Response(body, mimetype="application/json", headers=[NOSNIFF_HEADER])
 
     def serve_docs() -> Response:
-        return Response(_page(api, ui_dir, request.script_root + spec_path, request.script_root + docs_path),
-                        mimetype="text/html", headers=[NOSNIFF_HEADER])
+        return Response(
+            _page(api, ui_dir, request.script_root + spec_path, request.script_root + docs_path),
+            mimetype="text/html",
+            headers=[NOSNIFF_HEADER],
+        )
 
     def serve_asset(filename: str) -> Any:
         if ui_dir is None:
             raise NotFound()
         return send_from_directory(ui_dir, filename, max_age=86400)
 
-    for rule, endpoint, view in ((spec_path, "spec", serve_spec), (docs_path, "docs", serve_docs),
-                                 (docs_path + "/<path:filename>", "docs_asset", serve_asset)):
+    for rule, endpoint, view in (
+        (spec_path, "spec", serve_spec),
+        (docs_path, "docs", serve_docs),
+        (docs_path + "/<path:filename>", "docs_asset", serve_asset),
+    ):
         if rule in taken:
             log.warning("API '%s': %s is a route already; its docs are not served there", api.name, rule)
             continue
@@ -105,7 +112,7 @@ def register_docs(app: Flask, api: "API") -> list[str]:
     return added
 
 
-def _page(api: "API", ui_dir: str | None, spec_url: str, docs_url: str) -> str:
+def _page(api: API, ui_dir: str | None, spec_url: str, docs_url: str) -> str:
     title = html.escape(f"{api.spec.title or api.name} {api.get_version()}".strip())
     if ui_dir is not None:
         spec_literal = json.dumps(spec_url).replace("<", "\\u003c")  # safe inside <script>

@@ -34,10 +34,12 @@ A handler can ``raise NotFound("no such pet")`` and the client gets a 404.
 Nothing here imports Flask, werkzeug or requests: every program imports
 this module, and a client-only one should not pay for a server's stack.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 
 class KlueException(Exception):
@@ -59,7 +61,7 @@ class KlueException(Exception):
         return (_rebuild, (type(self), self.args, self.__dict__.copy()))
 
 
-def _rebuild(cls: type, args: tuple, state: dict) -> "KlueException":
+def _rebuild(cls: type, args: tuple, state: dict) -> KlueException:
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
     error.__dict__.update(state)
@@ -225,7 +227,7 @@ class SpecError(ConfigurationError):
         super().__init__(head)
 
     @classmethod
-    def single(cls, source: str, pointer: str, reason: str, operation: str = "") -> "SpecError":
+    def single(cls, source: str, pointer: str, reason: str, operation: str = "") -> SpecError:
         return cls([SpecProblem(source, pointer, reason, operation)])
 
 
@@ -264,8 +266,9 @@ class ClientError(KlueException):
     status_code = 502
     code = "CALL_FAILED"
 
-    def __init__(self, message: str, *, method: str = "", url: str = "", attempts: int = 0,
-                 status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, method: str = "", url: str = "", attempts: int = 0, status_code: int | None = None
+    ) -> None:
         self.method, self.url, self.attempts = method, url, attempts
         super().__init__(message, status_code=status_code)
 

@@ -1,4 +1,5 @@
 """Resolving the dotted paths a spec names (``x-bind-server: pkg.mod.func``)."""
+
 from __future__ import annotations
 
 import importlib

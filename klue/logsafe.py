@@ -6,6 +6,7 @@ codes, repaint a terminal; and it can be megabytes long. ``loggable`` escapes
 every control character (``\\n`` becomes ``\\x0a``) and cuts the text to a
 bound, saying how long it was.
 """
+
 from __future__ import annotations
 
 #: C0 and C1 control characters, DEL, and Unicode's line and paragraph separators.

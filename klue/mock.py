@@ -7,15 +7,17 @@ response's example when the spec has one (``examples`` of the response, or
 validates against it. Values are computed once, at spawn, so the same spec
 always gives the same answers; requests are validated as usual.
 """
+
 from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .spec.codec import ref_name
-from .spec.schema import primary_type
 from .spec.interface import Operation
+from .spec.schema import primary_type
 from .spec.validation import matches_pattern
 
 try:  # the regular-expression parser behind `re`; renamed in Python 3.11
@@ -60,7 +62,7 @@ class ExampleGenerator:
         name = ref_name(schema)
         if name is not None:
             return self.generate(self.definitions.get(name, {}), depth + 1)
-        if "enum" in schema and schema["enum"]:
+        if schema.get("enum"):
             return next((v for v in schema["enum"] if v is not None), schema["enum"][0])
         if "default" in schema:
             return schema["default"]
@@ -179,7 +181,7 @@ def _from_class(items: Any) -> str:
     return "a"
 
 
-def mock_handler(api: "API", op: Operation) -> Callable[..., Any]:
+def mock_handler(api: API, op: Operation) -> Callable[..., Any]:
     """A handler answering ``op`` with its success response's example."""
     status = op.success_status
     response = op.response_for(status)

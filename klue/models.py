@@ -11,11 +11,13 @@ instances and classes pickle (by API and model name).
 A definition with ``x-persist: pkg.mod.Class`` gets ``load_from_db`` (on the
 class) and ``save_to_db`` (on instances) that forward to ``Class``.
 """
+
 from __future__ import annotations
 
 import copy
 import copyreg
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .exceptions import BindingError, KlueException
 from .importing import import_object
@@ -36,8 +38,7 @@ class ModelMeta(type):
     def __subclasscheck__(cls, subclass: Any) -> bool:
         if type.__subclasscheck__(cls, subclass):
             return True
-        return (isinstance(subclass, ModelMeta) and cls is not Model
-                and cls.__name__ in subclass._klue_ancestors)
+        return isinstance(subclass, ModelMeta) and cls is not Model and cls.__name__ in subclass._klue_ancestors
 
 
 class Model(metaclass=ModelMeta):
@@ -174,7 +175,7 @@ def _as_plain(value: Any, additional_properties: bool) -> Any:
 class _ModelDecoder:
     """Decoded JSON object -> model instance, in one call (a request builds one per object)."""
 
-    __slots__ = ("model", "convert_fields")
+    __slots__ = ("convert_fields", "model")
 
     def __init__(self, model: type[Model], convert_fields: Callable[[dict], None] | None) -> None:
         self.model = model
@@ -199,30 +200,38 @@ def is_model(value: object) -> bool:
 
 # -- building classes --------------------------------------------------------------------
 
+
 def build_model_classes(definitions: dict[str, Any], api_name: str = "") -> dict[str, type]:
     """{definition name: model class} for the object definitions of a spec
     (normalised: draft-4 schemas whose refs are ``#/definitions/<Name>``)."""
-    return {name: _model_class(name, schema, definitions, api_name)
-            for name, schema in definitions.items() if _is_object_definition(schema, definitions)}
+    return {
+        name: _model_class(name, schema, definitions, api_name)
+        for name, schema in definitions.items()
+        if _is_object_definition(schema, definitions)
+    }
 
 
 def _model_class(name: str, schema: dict, definitions: dict[str, Any], api_name: str) -> type:
     properties = collapsed_properties(schema, definitions)
-    cls = ModelMeta(name, (Model,), {
-        "__slots__": (),
-        "__module__": __name__,
-        "__qualname__": name,
-        "__doc__": f"Model '{name}' of API '{api_name}'." if api_name else f"Model '{name}'.",
-        "_klue_api_name": api_name,
-        "_model_spec": schema,
-        "_json_reference": _DEFINITIONS_REF + escape_pointer_token(name),
-        "_properties": properties,
-        "_inherits_from": _parents(schema),
-        "_klue_ancestors": frozenset(_ancestors(name, definitions)),
-        "_klue_field_set": frozenset(properties),
-        "_klue_template": dict.fromkeys(properties),
-        "_klue_closed": schema.get("additionalProperties") is False,
-    })
+    cls = ModelMeta(
+        name,
+        (Model,),
+        {
+            "__slots__": (),
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": f"Model '{name}' of API '{api_name}'." if api_name else f"Model '{name}'.",
+            "_klue_api_name": api_name,
+            "_model_spec": schema,
+            "_json_reference": _DEFINITIONS_REF + escape_pointer_token(name),
+            "_properties": properties,
+            "_inherits_from": _parents(schema),
+            "_klue_ancestors": frozenset(_ancestors(name, definitions)),
+            "_klue_field_set": frozenset(properties),
+            "_klue_template": dict.fromkeys(properties),
+            "_klue_closed": schema.get("additionalProperties") is False,
+        },
+    )
     for field in properties:
         if field.isidentifier() and not hasattr(cls, field):  # a method of the same name wins
             type.__setattr__(cls, field, _PropertyAccessor(field))
@@ -270,7 +279,7 @@ def _follow_refs(schema: Any, definitions: dict[str, Any]) -> Any:
 def _ref_name(schema: Any) -> str | None:
     ref = schema.get("$ref") if isinstance(schema, dict) else None
     if isinstance(ref, str) and ref.startswith(_DEFINITIONS_REF):
-        return unescape_pointer_token(ref[len(_DEFINITIONS_REF):])
+        return unescape_pointer_token(ref[len(_DEFINITIONS_REF) :])
     return None
 
 
@@ -310,6 +319,7 @@ def _ancestors(name: str, definitions: dict[str, Any]) -> set[str]:
 
 # -- pickling ----------------------------------------------------------------------------
 
+
 def _model_class_of(api_name: str, model_name: str) -> type:
     """The model class a pickle names: model ``model_name`` of the loaded API ``api_name``."""
     from .pool import ApiPool
@@ -333,6 +343,7 @@ copyreg.pickle(ModelMeta, _reduce_model_class)
 
 
 # -- x-persist and api.model -------------------------------------------------------------
+
 
 class Persistence:
     """The two methods that ``x-persist`` injects into a model class."""

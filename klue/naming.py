@@ -1,4 +1,5 @@
 """Python names for what specs and files call things: callers, APIs."""
+
 from __future__ import annotations
 
 import keyword

@@ -3,10 +3,12 @@
 ``ApiPool.add('login', yaml_path='login.yaml')`` loads a spec and makes it
 reachable as ``ApiPool.login`` and ``ApiPool.get('login')``.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from .api import API, DEFAULT_BREAKER
 from .client.policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
@@ -71,9 +73,22 @@ class ApiPool(metaclass=_ApiPoolType):
         _check_name(name)
         with gc_paused():  # building the API allocates as much as loading
             spec = load_spec(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict)
-            api = API(name, spec, timeout=timeout, error_callback=error_callback, formats=formats,
-                      host=host, port=port, proto=proto, do_persist=do_persist, local=local, retry=retry,
-                      circuit_breaker=circuit_breaker, credentials=credentials, max_response_size=max_response_size)
+            api = API(
+                name,
+                spec,
+                timeout=timeout,
+                error_callback=error_callback,
+                formats=formats,
+                host=host,
+                port=port,
+                proto=proto,
+                do_persist=do_persist,
+                local=local,
+                retry=retry,
+                circuit_breaker=circuit_breaker,
+                credentials=credentials,
+                max_response_size=max_response_size,
+            )
         with cls._lock:
             previous = cls._apis.get(name)
             cls._apis[name] = api

@@ -16,11 +16,13 @@ Client side, values for ``ApiPool.add(..., credentials={...})``:
 Secrets are compared in constant time (``hmac.compare_digest``, werkzeug's
 ``check_password_hash``); nothing here is hand-written crypto.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from .client.credentials import FORWARD, ClientCredentials
 from .context import get_principal
@@ -32,9 +34,17 @@ Verifier = Callable[..., Any]
 _HASH_METHODS = ("pbkdf2:", "scrypt:")
 
 
-def jwt_bearer(key: Any = None, *, jwks_url: str | None = None, algorithms: Iterable[str],
-               audience: str | Iterable[str] | None = None, issuer: str | None = None, leeway: float = 0,
-               require: Iterable[str] = ("exp",), jwks_timeout: float = 10.0) -> Verifier:
+def jwt_bearer(
+    key: Any = None,
+    *,
+    jwks_url: str | None = None,
+    algorithms: Iterable[str],
+    audience: str | Iterable[str] | None = None,
+    issuer: str | None = None,
+    leeway: float = 0,
+    require: Iterable[str] = ("exp",),
+    jwks_timeout: float = 10.0,
+) -> Verifier:
     """A bearer verifier for JWTs: ``verify(token, required_scopes)`` returns the claims, or None.
 
     Give exactly one of ``key`` (a secret for HS*, a public key for RS*/ES*/EdDSA)
@@ -59,8 +69,15 @@ def jwt_bearer(key: Any = None, *, jwks_url: str | None = None, algorithms: Iter
     def verify_jwt(token: str, required_scopes: list[str]) -> Any:
         try:
             signing_key = jwks.get_signing_key_from_jwt(token).key if jwks is not None else key
-            claims = jwt.decode(token, signing_key, algorithms=allowed, audience=audiences, issuer=issuer,
-                                leeway=leeway, options=options)
+            claims = jwt.decode(
+                token,
+                signing_key,
+                algorithms=allowed,
+                audience=audiences,
+                issuer=issuer,
+                leeway=leeway,
+                options=options,
+            )
         except unreachable:
             raise  # the key server is down: the server's trouble (a 500, logged), never access
         except (jwt.PyJWTError, ValueError, TypeError):  # PyJWKClientError is a PyJWTError too
@@ -98,8 +115,9 @@ def api_keys(keys: Mapping[str, Any]) -> Verifier:
 
     def verify_api_key(api_key: str, required_scopes: list[str]) -> Any:
         found = by_digest.get(_digest(api_key))
-        if found is None or not hmac.compare_digest(found[0].encode("utf-8", "surrogatepass"),
-                                                    api_key.encode("utf-8", "surrogatepass")):
+        if found is None or not hmac.compare_digest(
+            found[0].encode("utf-8", "surrogatepass"), api_key.encode("utf-8", "surrogatepass")
+        ):
             return None
         _check_scopes(found[1], required_scopes)
         return found[1]
@@ -160,4 +178,4 @@ def basic_users(users: Mapping[str, str]) -> Verifier:
     return verify_basic_user
 
 
-__all__ = ["jwt_bearer", "api_keys", "basic_users", "ClientCredentials", "FORWARD", "get_principal", "granted_scopes"]
+__all__ = ["FORWARD", "ClientCredentials", "api_keys", "basic_users", "get_principal", "granted_scopes", "jwt_bearer"]

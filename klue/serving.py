@@ -15,12 +15,14 @@
 None of these servers is meant to face the internet alone: put a buffering
 reverse proxy (nginx, a cloud load balancer) in front (README, "Serving").
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 AppFactory = Callable[[], Any]
 
@@ -51,7 +53,10 @@ def run_waitress(app: Any, options: ServeOptions) -> None:
     from .server.spawn import DEFAULT_MAX_BODY_SIZE
 
     waitress.serve(
-        app, host=options.host, port=options.port, threads=options.threads,
+        app,
+        host=options.host,
+        port=options.port,
+        threads=options.threads,
         channel_timeout=options.timeout,
         ident="",  # no Server header
         max_request_body_size=options.max_body_size or DEFAULT_MAX_BODY_SIZE,
@@ -89,9 +94,24 @@ def gunicorn_command(app_spec: str, options: ServeOptions) -> list[str]:
         worker = ["--worker-class", "gevent", "--worker-connections", "1000"]
     host = f"[{options.host}]" if ":" in options.host else options.host
     return [
-        sys.executable, "-m", "gunicorn", "--bind", f"{host}:{options.port}", "--workers", str(options.workers),
-        *worker, "--timeout", str(options.timeout), "--graceful-timeout", "5", "--keep-alive", "5",
-        "--limit-request-field_size", str(16 * 1024), *(["--reload"] if options.reload else []), app_spec,
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{options.port}",
+        "--workers",
+        str(options.workers),
+        *worker,
+        "--timeout",
+        str(options.timeout),
+        "--graceful-timeout",
+        "5",
+        "--keep-alive",
+        "5",
+        "--limit-request-field_size",
+        str(16 * 1024),
+        *(["--reload"] if options.reload else []),
+        app_spec,
     ]
 
 

@@ -4,10 +4,12 @@ Reading is strict: no ``NaN``/``Infinity``, no number too large for a float,
 and integral numbers such as ``2.0`` are integers (JSON has one number type;
 JSON Schema says so since draft 6), so validators and handlers agree on types.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: On every response klue makes: browsers must not guess a type the spec did not declare.
 NOSNIFF_HEADER = ("X-Content-Type-Options", "nosniff")

@@ -8,6 +8,7 @@ breaker; ``parallel.async_call`` runs calls concurrently.
 The names below are imported on first use: configuring a client (a
 ``RetryPolicy``, a ``CircuitBreaker``) does not import requests.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -20,8 +21,14 @@ if TYPE_CHECKING:
     from .parallel import async_call
     from .policy import RetryPolicy
 
-_HOMES = {"ApiClient": "namespace", "Call": "caller", "CircuitBreaker": "breaker", "OperationCaller": "caller",
-          "RetryPolicy": "policy", "async_call": "parallel"}
+_HOMES = {
+    "ApiClient": "namespace",
+    "Call": "caller",
+    "CircuitBreaker": "breaker",
+    "OperationCaller": "caller",
+    "RetryPolicy": "policy",
+    "async_call": "parallel",
+}
 
 
 def __getattr__(name: str) -> Any:

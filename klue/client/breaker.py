@@ -6,6 +6,7 @@ or a 5xx), it opens. Open: calls fail at once with ``CircuitOpenError``,
 nothing is sent. After ``reset_after`` seconds it is half-open: one trial
 call goes through; success closes it, failure opens it again.
 """
+
 from __future__ import annotations
 
 import threading
@@ -53,7 +54,9 @@ class CircuitBreaker:
         raise CircuitOpenError(
             f"{method} {url}: not sent: {host} failed {state.failures} calls in a row; "
             + (f"next try in {wait:.1f} s" if wait else "a trial call is running"),
-            method=method, url=url, attempts=0,
+            method=method,
+            url=url,
+            attempts=0,
         )
 
     def record(self, host: str, failed: bool) -> None:

@@ -6,11 +6,13 @@ encoder and validator, and each declared response's validator and decoder.
 Building a ``Call`` checks the arguments (before anything is sent);
 ``Call.call()`` sends it and returns the decoded result.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
@@ -43,9 +45,9 @@ def _text(value: Any) -> str:
 class _ParameterEncoder:
     """Python value -> checked JSON value -> text (or list of texts for ``multi``)."""
 
-    __slots__ = ("param", "encode", "validate", "separator")
+    __slots__ = ("encode", "param", "separator", "validate")
 
-    def __init__(self, param: Parameter, client: "ApiClient") -> None:
+    def __init__(self, param: Parameter, client: ApiClient) -> None:
         api = client._api
         self.param = param
         self.encode = api.codec.encoder(param.schema, REQUEST)
@@ -63,14 +65,20 @@ class _ParameterEncoder:
         if param.collection_format in ("deepObject", "form-object") and isinstance(data, dict):
             # {name: {"kind": "cat"}} -> name[kind]=cat (deepObject) or kind=cat (form)
             deep = param.collection_format == "deepObject"
-            return {(f"{param.name}[{k}]" if deep else k): ([_text(i) for i in v] if isinstance(v, list) else _text(v))
-                    for k, v in data.items()}
+            return {
+                (f"{param.name}[{k}]" if deep else k): ([_text(i) for i in v] if isinstance(v, list) else _text(v))
+                for k, v in data.items()
+            }
         if isinstance(data, list):
             texts = [_text(v) for v in data]
             if self.separator is not None:
                 if any(self.separator in t for t in texts):
-                    raise ValidationError.for_field(param.location, param.name, f"an item contains the separator "
-                                                    f"{self.separator!r} of collectionFormat {param.collection_format}")
+                    raise ValidationError.for_field(
+                        param.location,
+                        param.name,
+                        f"an item contains the separator "
+                        f"{self.separator!r} of collectionFormat {param.collection_format}",
+                    )
                 texts = self.separator.join(texts)  # type: ignore[assignment]
         else:
             texts = _text(data)  # type: ignore[assignment]
@@ -122,7 +130,7 @@ class PreparedRequest:
 class OperationCaller:
     """Compiled per operation: arguments in, a ``Call`` out; responses in, results out."""
 
-    def __init__(self, client: "ApiClient", op: Operation) -> None:
+    def __init__(self, client: ApiClient, op: Operation) -> None:
         api = client._api
         self.client = client
         self.op = op
@@ -138,16 +146,24 @@ class OperationCaller:
             # drops, fail validation; formats' to_wire keep strings).
             self.body_is_final = body_validator.accepts_as_is if api.formats.wire_text_is_final() else None
         self.responses = {
-            status: _ResponseDecoder(api.validators.get(r.schema, direction=RESPONSE).validate, api.codec.decoder(r.schema))
-            if r.schema is not None else _ResponseDecoder(None, None)
+            status: _ResponseDecoder(
+                api.validators.get(r.schema, direction=RESPONSE).validate, api.codec.decoder(r.schema)
+            )
+            if r.schema is not None
+            else _ResponseDecoder(None, None)
             for status, r in op.responses.items()
         }
-        self.send_decorator = (import_object(op.bindings.decorate_request, what=f"x-decorate-request of {op.label}")
-                               if op.bindings.decorate_request else None)
+        self.send_decorator = (
+            import_object(op.bindings.decorate_request, what=f"x-decorate-request of {op.label}")
+            if op.bindings.decorate_request
+            else None
+        )
         self._send: Callable[..., requests.Response] | None = None
         self.credentials = OperationCredentials(op, api.spec.security_schemes, client._credentials)
         self.accept = ", ".join(op.produces) or "application/json"
-        self.multipart_only = "multipart/form-data" in op.consumes and "application/x-www-form-urlencoded" not in op.consumes
+        self.multipart_only = (
+            "multipart/form-data" in op.consumes and "application/x-www-form-urlencoded" not in op.consumes
+        )
 
     @property
     def send(self) -> Callable[..., requests.Response]:
@@ -159,7 +175,7 @@ class OperationCaller:
 
     # -- building a call -------------------------------------------------------------
 
-    def __call__(self, *args: Any, **kwargs: Any) -> "Call":
+    def __call__(self, *args: Any, **kwargs: Any) -> Call:
         self.credentials.check()  # a ClientError naming the schemes, before anything is sent
         options = {k: kwargs.pop(k) for k in CALL_OPTIONS if k in kwargs and k not in self.encoders}
         return Call(self, self.prepare(args, kwargs), options)
@@ -170,8 +186,10 @@ class OperationCaller:
         unknown = sorted(set(kwargs) - set(self.encoders))
         if unknown:
             known = ", ".join(sorted(self.encoders)) or "none"
-            errors.extend(FieldError("argument", name, f"is not a parameter of {self.op.label} (parameters: {known})")
-                          for name in unknown)
+            errors.extend(
+                FieldError("argument", name, f"is not a parameter of {self.op.label} (parameters: {known})")
+                for name in unknown
+            )
         for name in sorted(self.required - {k for k, v in kwargs.items() if v is not None}):
             errors.append(FieldError(self.encoders[name].param.location, self.encoders[name].param.name, "is required"))
         prepared = PreparedRequest(path=self.op.path, body=body)
@@ -199,8 +217,13 @@ class OperationCaller:
         if self.body is not None and self.body.raw:  # octet-stream, text...: sent as given
             if isinstance(args[0], (bytes, str)):
                 return args[0].encode("utf-8") if isinstance(args[0], str) else args[0]
-            errors.append(FieldError(BODY, self.body.name, f"a {self.body.media_types[0]} body is bytes or text, "
-                                     f"not {type(args[0]).__name__}"))
+            errors.append(
+                FieldError(
+                    BODY,
+                    self.body.name,
+                    f"a {self.body.media_types[0]} body is bytes or text, not {type(args[0]).__name__}",
+                )
+            )
             return None
         if self.body_is_final is not None:
             try:
@@ -237,7 +260,9 @@ class OperationCaller:
             if stream is not None:
                 prepared.rewind.append((stream, stream.tell()))
         else:  # cookie
-            prepared.headers["Cookie"] = "; ".join(filter(None, [prepared.headers.get("Cookie"), f"{param.name}={encoded}"]))
+            prepared.headers["Cookie"] = "; ".join(
+                filter(None, [prepared.headers.get("Cookie"), f"{param.name}={encoded}"])
+            )
 
     # -- reading the response --------------------------------------------------------
 
@@ -255,8 +280,13 @@ class OperationCaller:
             except ValidationError:
                 pass  # an error body off the spec is still worth handing over as is
         reason = response.reason or ""
-        raise RemoteError(f"{method} {url}: {status} {reason}".rstrip(), status_code=status, body=body,
-                          headers=dict(response.headers), **where)
+        raise RemoteError(
+            f"{method} {url}: {status} {reason}".rstrip(),
+            status_code=status,
+            body=body,
+            headers=dict(response.headers),
+            **where,
+        )
 
     @staticmethod
     def _success(response: requests.Response, decoder: _ResponseDecoder | None, where: dict) -> Any:
@@ -267,13 +297,17 @@ class OperationCaller:
         try:
             data = loads_json(response.content)
         except (ValueError, RecursionError) as e:
-            raise InvalidResponseError(f"{where['method']} {where['url']}: response is not valid JSON: {e}", **where) from None
+            raise InvalidResponseError(
+                f"{where['method']} {where['url']}: response is not valid JSON: {e}", **where
+            ) from None
         if decoder is None or decoder.validate is None:
             return data
         try:
             decoder.validate(data, "response")
         except ValidationError as e:
-            raise InvalidResponseError(f"{where['method']} {where['url']}: response does not match the spec: {e}", **where) from None
+            raise InvalidResponseError(
+                f"{where['method']} {where['url']}: response does not match the spec: {e}", **where
+            ) from None
         return decoder.decode(data) if decoder.decode else data
 
 
@@ -345,10 +379,16 @@ class Call:
         client, caller = self.caller.client, self.caller
         transport = client._transport
         request = OutgoingRequest(
-            method=caller.op.method, url=url, host=client._base_host(), send=caller.send,
+            method=caller.op.method,
+            url=url,
+            host=client._base_host(),
+            send=caller.send,
             timeout=(_setting(settings, "connect_timeout", client), _setting(settings, "read_timeout", client)),
             max_attempts=settings.get("max_attempts") or transport.retry.max_attempts,
-            force_retry=bool(settings.get("force_retry")), options=kwargs, rewind=self.request.rewind)
+            force_retry=bool(settings.get("force_retry")),
+            options=kwargs,
+            rewind=self.request.rewind,
+        )
         response = transport.handle_request(request)
         if response.status_code == 401 and applied is not None and applied.refresh():
             response.close()
@@ -388,7 +428,7 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _setting(settings: dict[str, Any], name: str, client: "ApiClient") -> float:
+def _setting(settings: dict[str, Any], name: str, client: ApiClient) -> float:
     value = settings.get(name)
     if value is not None:
         return value
@@ -418,4 +458,4 @@ def _trace_headers() -> dict[str, str]:
     return headers
 
 
-__all__ = ["Call", "OperationCaller", "CALL_OPTIONS"]
+__all__ = ["CALL_OPTIONS", "Call", "OperationCaller"]

@@ -16,6 +16,7 @@ have credentials (an empty one, ``{}``, only when no other fits), and puts
 each credential where its scheme says. Credentials go only to the API's own
 base URL (redirects are never followed) and never into exception messages.
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,8 +24,9 @@ import json
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 from ..exceptions import ClientError, KlueException
@@ -57,8 +59,16 @@ class ClientCredentials:
     sent with HTTP Basic, form-encoded first as RFC 6749 (2.3.1) says.
     """
 
-    def __init__(self, token_url: str, client_id: str, client_secret: str, scopes: list[str] | tuple[str, ...] | None = None,
-                 *, timeout: float = 10.0, refresh_margin: float = 30.0) -> None:
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | tuple[str, ...] | None = None,
+        *,
+        timeout: float = 10.0,
+        refresh_margin: float = 30.0,
+    ) -> None:
         parts = urlsplit(token_url) if isinstance(token_url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"token_url must be an http(s) URL, not {token_url!r}")
@@ -119,8 +129,15 @@ class ClientCredentials:
         import requests  # here, not at import: a spec loads without the client's stack
 
         try:
-            with requests.post(self.token_url, data=data, auth=auth, timeout=self.timeout, stream=True,
-                               allow_redirects=False, headers={"Accept": "application/json"}) as response:
+            with requests.post(
+                self.token_url,
+                data=data,
+                auth=auth,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
+                headers={"Accept": "application/json"},
+            ) as response:
                 body = _bounded_content(response, where)
                 status = response.status_code
         except requests.RequestException as e:
@@ -135,7 +152,9 @@ class ClientCredentials:
         if status != 200:
             code = answer.get("error") if isinstance(answer, dict) else None
             detail = f" ({code})" if isinstance(code, str) and _OAUTH_ERROR_CODE.match(code) else ""
-            raise ClientError(f"{where} was refused: {status}{detail}", method="POST", url=self.token_url, status_code=502)
+            raise ClientError(
+                f"{where} was refused: {status}{detail}", method="POST", url=self.token_url, status_code=502
+            )
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token or any(c in token for c in "\r\n\0 "):
             raise ClientError(f"{where}: the answer has no usable access_token", method="POST", url=self.token_url)
@@ -149,7 +168,7 @@ class ClientCredentials:
         return token, float("inf")  # no lifetime given: kept until the API refuses it
 
 
-def _bounded_content(response: "Response", where: str) -> bytes:
+def _bounded_content(response: Response, where: str) -> bytes:
     chunks, size = [], 0
     for chunk in response.iter_content(8192):
         size += len(chunk)
@@ -161,20 +180,25 @@ def _bounded_content(response: "Response", where: str) -> bytes:
 
 # -- checking what ApiPool.add was given -----------------------------------------------------
 
+
 def check_credentials(api_name: str, schemes: Mapping[str, SecurityScheme], credentials: Any) -> dict[str, Any]:
     """Refuse, at load time, credentials for undeclared schemes or of the wrong shape."""
     if credentials is None:
         return {}
     if not isinstance(credentials, Mapping):
-        raise TypeError(f"credentials of API '{api_name}' must be a mapping of scheme names to values, "
-                        f"not {type(credentials).__name__}")
+        raise TypeError(
+            f"credentials of API '{api_name}' must be a mapping of scheme names to values, "
+            f"not {type(credentials).__name__}"
+        )
     checked = {}
     for name, value in credentials.items():
         scheme = schemes.get(name)
         if scheme is None:
             declared = ", ".join(sorted(schemes)) or "none"
-            raise KlueException(f"credentials of API '{api_name}' name scheme {name!r}, which its spec does not "
-                                f"declare (declared: {declared})")
+            raise KlueException(
+                f"credentials of API '{api_name}' name scheme {name!r}, which its spec does not "
+                f"declare (declared: {declared})"
+            )
         problem = _shape_problem(scheme, value)
         if problem:
             raise KlueException(f"credentials of API '{api_name}' for scheme {name!r}: {problem}")
@@ -188,7 +212,11 @@ def _shape_problem(scheme: SecurityScheme, value: Any) -> str | None:
     if value is FORWARD or (callable(value) and not isinstance(value, ClientCredentials)):
         return None  # a callable's answer is checked when it is called
     if isinstance(value, ClientCredentials):
-        return None if scheme.kind not in (API_KEY, BASIC) else f"ClientCredentials gives bearer tokens; {scheme.label} takes none"
+        return (
+            None
+            if scheme.kind not in (API_KEY, BASIC)
+            else f"ClientCredentials gives bearer tokens; {scheme.label} takes none"
+        )
     return _value_problem(scheme, value)
 
 
@@ -210,11 +238,12 @@ def _value_problem(scheme: SecurityScheme, value: Any) -> str | None:
         if text != text.strip():
             return "a credential cannot start or end with white space"
     if scheme.kind == API_KEY and scheme.location == COOKIE and any(c in texts[0] for c in ';,"\\ \t'):
-        return "a cookie value cannot contain ; , \" \\ or white space (it would add cookies of its own)"
+        return 'a cookie value cannot contain ; , " \\ or white space (it would add cookies of its own)'
     return None
 
 
 # -- per operation ---------------------------------------------------------------------------
+
 
 @dataclass
 class Applied:
@@ -250,8 +279,9 @@ class OperationCredentials:
             self.chosen = [(schemes[name], credentials[name]) for name in fitting]
         elif not op.is_public:
             alternatives = " or ".join(" and ".join(schemes[n].label for n in r) for r in requirements)
-            self.missing = (f"{op.label} needs credentials for {alternatives}: give ApiPool.add(..., "
-                            f"credentials={{scheme: value}})")
+            self.missing = (
+                f"{op.label} needs credentials for {alternatives}: give ApiPool.add(..., credentials={{scheme: value}})"
+            )
 
     def check(self) -> None:
         if self.missing is not None:
@@ -276,13 +306,16 @@ class OperationCredentials:
             value = value()
             problem = _value_problem(scheme, value)
             if problem:
-                raise ClientError(f"{self.op.label}: the credential callable for scheme '{scheme.name}' returned "
-                                  f"an unusable value: {problem}")
+                raise ClientError(
+                    f"{self.op.label}: the credential callable for scheme '{scheme.name}' returned "
+                    f"an unusable value: {problem}"
+                )
         return value
 
     @staticmethod
-    def _place(scheme: SecurityScheme, credential: Any, headers: dict[str, str], query: dict[str, Any],
-               applied: Applied) -> None:
+    def _place(
+        scheme: SecurityScheme, credential: Any, headers: dict[str, str], query: dict[str, Any], applied: Applied
+    ) -> None:
         if isinstance(credential, _Verbatim):  # forwarded as it came
             headers[credential.header] = credential.value
             applied.secrets.append(credential.value)
@@ -299,7 +332,7 @@ class OperationCredentials:
             return
         if scheme.kind == BASIC:
             username, password = credential
-            encoded = base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
+            encoded = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
             applied.secrets.extend((password, encoded))
             headers["Authorization"] = f"Basic {encoded}"
             return
@@ -335,10 +368,12 @@ def forwarded(scheme: SecurityScheme, op: Operation) -> Any:
         if word.lower() == scheme.http_scheme.lower() and rest.strip():
             value = _Verbatim("Authorization", f"{scheme.http_scheme} {rest.strip()}")
     if not value:
-        raise ClientError(f"{op.label}: FORWARD for scheme '{scheme.name}': the request being served has no such credential")
+        raise ClientError(
+            f"{op.label}: FORWARD for scheme '{scheme.name}': the request being served has no such credential"
+        )
     if isinstance(value, str) and _value_problem(scheme, value):  # an API key (Authorization is passed verbatim)
         raise ClientError(f"{op.label}: FORWARD for scheme '{scheme.name}': the credential cannot be sent on")
     return value
 
 
-__all__ = ["ClientCredentials", "FORWARD", "OperationCredentials", "check_credentials", "Applied"]
+__all__ = ["FORWARD", "Applied", "ClientCredentials", "OperationCredentials", "check_credentials"]

@@ -7,10 +7,12 @@ name a ``SpecError`` naming both, raised to whoever calls it (a server that
 never calls its own API is not refused for it). Callers are compiled on
 first use, so loading a spec with thousands of operations stays fast.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..exceptions import NoHostError, SpecError, SpecProblem
@@ -27,8 +29,9 @@ if TYPE_CHECKING:
     from ..api import API
 
 
-def client_names(api_name: str, source: str,
-                 operations: list[Operation]) -> tuple[dict[str, Operation], dict[str, SpecError]]:
+def client_names(
+    api_name: str, source: str, operations: list[Operation]
+) -> tuple[dict[str, Operation], dict[str, SpecError]]:
     """Map caller names to operations; a name two operations claim maps to the error that says so."""
     names: dict[str, Operation] = {}
     problems: dict[str, list[SpecProblem]] = {}
@@ -39,9 +42,14 @@ def client_names(api_name: str, source: str,
         name = python_name(raw)
         if name in names:
             key = "x-bind-client" if op.bindings.client else "operationId"
-            problems.setdefault(name, []).append(SpecProblem(
-                source, pointer_join(op.pointer, key),
-                f"client name '{name}' of API '{api_name}' is also used by {names[name].label}", op.label))
+            problems.setdefault(name, []).append(
+                SpecProblem(
+                    source,
+                    pointer_join(op.pointer, key),
+                    f"client name '{name}' of API '{api_name}' is also used by {names[name].label}",
+                    op.label,
+                )
+            )
             continue
         names[name] = op
     clashes = {name: SpecError(found) for name, found in problems.items()}
@@ -51,9 +59,17 @@ def client_names(api_name: str, source: str,
 class ApiClient:
     """The callers of one API: ``api.client.<name>(*args, **kwargs)`` returns a ``Call``."""
 
-    def __init__(self, api: "API", *, local_app: Any = None, retry: RetryPolicy | None = None, pool_size: int = 64,
-                 breaker: CircuitBreaker | None = None, credentials: Mapping[str, Any] | None = None,
-                 max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+    def __init__(
+        self,
+        api: API,
+        *,
+        local_app: Any = None,
+        retry: RetryPolicy | None = None,
+        pool_size: int = 64,
+        breaker: CircuitBreaker | None = None,
+        credentials: Mapping[str, Any] | None = None,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+    ) -> None:
         self._max_response_size = max_response_size
         self._api = api
         self._breaker = breaker
@@ -111,8 +127,14 @@ class ApiClient:
         if self._transport_instance is None:
             with self._lock:
                 if self._transport_instance is None:
-                    self._transport_instance = Transport(self._api.name, self._pool_size, self._local_app,
-                                                         self._max_response_size, self._retry, self._breaker)
+                    self._transport_instance = Transport(
+                        self._api.name,
+                        self._pool_size,
+                        self._local_app,
+                        self._max_response_size,
+                        self._retry,
+                        self._breaker,
+                    )
         return self._transport_instance
 
     def _base_url(self) -> str:
@@ -131,7 +153,7 @@ class ApiClient:
             self._transport_instance.close()
 
 
-def base_url(api: "API", *, local: bool = False) -> str:
+def base_url(api: API, *, local: bool = False) -> str:
     """``proto://host[:port]/basePath`` from ``ApiPool.add`` overrides, then the spec."""
     spec = api.spec
     proto, host = api.proto, api.host

@@ -6,13 +6,15 @@ it. The ``gevent`` backend runs calls as greenlets; it is used when asked
 for, or when the process is already gevent-patched (gunicorn's gevent
 worker), and needs the ``gevent`` extra. klue never patches anything itself.
 """
+
 from __future__ import annotations
 
 import contextvars
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .caller import Call
 
@@ -35,8 +37,9 @@ def _runner(call: Call) -> Callable[[], Any]:
     return lambda: context.run(call.call)
 
 
-def async_call(*calls: Call, max_workers: int | None = None, return_exceptions: bool = False,
-               backend: str | None = None) -> list[Any]:
+def async_call(
+    *calls: Call, max_workers: int | None = None, return_exceptions: bool = False, backend: str | None = None
+) -> list[Any]:
     """Run ``calls`` concurrently and return their results in argument order.
 
     One failing call does not stop the others. When a call fails its slot holds

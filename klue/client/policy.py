@@ -3,6 +3,7 @@
 Kept apart from ``transport`` (which imports requests) so that loading a spec
 and configuring its client cost nothing until a call is made.
 """
+
 from __future__ import annotations
 
 import random

@@ -19,15 +19,17 @@ The environment's proxy and CA bundle settings (``HTTP_PROXY``,
 first call to each host and kept, as httpx reads them when a client is made:
 requests reads them on every call, ~0.15 ms of CPU, more than klue's own work.
 """
+
 from __future__ import annotations
 
 import functools
 import http.cookiejar
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -110,9 +112,15 @@ class Transport:
     the circuit breaker, retries, attempts, the bounded body read.
     ``handle_request`` is the one way in."""
 
-    def __init__(self, api_name: str, pool_size: int = 32, local_app: Any = None,
-                 max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE, retry: RetryPolicy | None = None,
-                 breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self,
+        api_name: str,
+        pool_size: int = 32,
+        local_app: Any = None,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self.api_name = api_name
         self.retry = retry or RetryPolicy()
         self.breaker = breaker
@@ -121,8 +129,11 @@ class Transport:
         # One session serves every caller of the API: a cookie one user's call
         # received must never travel with another's.
         self.session.cookies.set_policy(_NoCookies())
-        adapter: BaseAdapter = WSGIAdapter(local_app) if local_app is not None else HTTPAdapter(
-            pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        adapter: BaseAdapter = (
+            WSGIAdapter(local_app)
+            if local_app is not None
+            else HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -164,8 +175,12 @@ class Transport:
                 time.sleep(policy.wait(attempt) or 0)
                 continue
             except requests.RequestException as e:  # a bad URL or header: retrying cannot help
-                raise ClientError(f"{method} {url}: cannot be sent: {_QUERY.sub('?...', str(e))[:300]}", method=method, url=url,
-                                  attempts=attempt) from e
+                raise ClientError(
+                    f"{method} {url}: cannot be sent: {_QUERY.sub('?...', str(e))[:300]}",
+                    method=method,
+                    url=url,
+                    attempts=attempt,
+                ) from e
             if response.status_code in RETRYABLE_STATUSES and may_retry_sent and not last:
                 wait = policy.wait(attempt, response)
                 if wait is not None:
@@ -194,10 +209,9 @@ class Transport:
         self.session.close()
 
 
-
-
-def read_body(response: requests.Response, deadline: float, max_size: int | None, method: str, url: str,
-              attempt: int) -> None:
+def read_body(
+    response: requests.Response, deadline: float, max_size: int | None, method: str, url: str, attempt: int
+) -> None:
     """Read ``response``'s body into it (``response.content``), read by read,
     so that neither a trickling server (``deadline``) nor a huge or
     decompression-bomb body (``max_size``) can hold the caller."""
@@ -209,8 +223,12 @@ def read_body(response: requests.Response, deadline: float, max_size: int | None
         declared = -1
     if max_size is not None and declared > max_size and not response.headers.get("Content-Encoding"):
         response.close()
-        raise ResponseTooLarge(f"{method} {url}: the response is {declared} bytes, over the limit of {max_size}",
-                               method=method, url=url, attempts=attempt)
+        raise ResponseTooLarge(
+            f"{method} {url}: the response is {declared} bytes, over the limit of {max_size}",
+            method=method,
+            url=url,
+            attempts=attempt,
+        )
     read, chunks, size = _reader(response.raw), [], 0
     try:
         while True:
@@ -221,8 +239,12 @@ def read_body(response: requests.Response, deadline: float, max_size: int | None
                 break
             size += len(chunk)
             if max_size is not None and size > max_size:
-                raise ResponseTooLarge(f"{method} {url}: the response is over the limit of {max_size} bytes",
-                                       method=method, url=url, attempts=attempt)
+                raise ResponseTooLarge(
+                    f"{method} {url}: the response is over the limit of {max_size} bytes",
+                    method=method,
+                    url=url,
+                    attempts=attempt,
+                )
             chunks.append(chunk)
     except BaseException as e:
         response.close()
@@ -268,7 +290,11 @@ def _reason(error: requests.RequestException) -> str:
         return "connection refused"
     if "Name or service not known" in text or "Failed to resolve" in text:
         return "host name not found"
-    if "Connection aborted" in text or "RemoteDisconnected" in text or isinstance(error, requests.exceptions.ChunkedEncodingError):
+    if (
+        "Connection aborted" in text
+        or "RemoteDisconnected" in text
+        or isinstance(error, requests.exceptions.ChunkedEncodingError)
+    ):
         return "connection closed by the server"
     return f"{type(error).__name__}: {_QUERY.sub('?...', text)[:200]}"
 
@@ -280,13 +306,23 @@ class WSGIAdapter(BaseAdapter):
         super().__init__()
         self.app = app
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         from werkzeug.test import Client
 
         body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
         result = Client(self.app).open(
-            request.url, method=request.method, headers=dict(request.headers), data=body or b"",
+            request.url,
+            method=request.method,
+            headers=dict(request.headers),
+            data=body or b"",
         )
         response = requests.Response()
         response.status_code = result.status_code

@@ -5,19 +5,21 @@ declared parameter, with its string parser, prepared validator and decoder.
 Per request it only reads, converts and validates; every problem becomes a
 ``ValidationError`` naming the parameter or field, all of them reported at once.
 """
+
 from __future__ import annotations
 
 import re
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from ..exceptions import FieldError, UnsupportedMediaType, ValidationError
 from ..spec.interface import BODY, FORM, FORM_MEDIA_TYPES, HEADER, MISSING, PATH, QUERY, Operation, Parameter
-from ..spec.schema import primary_type, resolve
 from ..spec.messages import quote
+from ..spec.schema import primary_type, resolve
 from ..spec.validation import REQUEST
 from ..wire import is_json_media_type, loads_json
 
@@ -32,7 +34,7 @@ _SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 OBJECT_FORMATS = ("deepObject", "form-object")
 
 
-def read_whole(request: "Request", *, form: bool = False) -> bytes:
+def read_whole(request: Request, *, form: bool = False) -> bytes:
     """The request's body (parsed into ``request.form`` and ``files`` for a
     ``form``), whole, or raise: 413 when it is over the limit, whatever the
     framing (werkzeug cuts a chunked body at the limit and would hand over
@@ -41,12 +43,18 @@ def read_whole(request: "Request", *, form: bool = False) -> bytes:
         data = request.get_data(cache=True, parse_form_data=form)
     except Exception as e:
         if isinstance(e, _framing_errors()):
-            raise BadRequest("the request body could not be read: malformed chunked encoding, "
-                             "or the connection closed early") from None
+            raise BadRequest(
+                "the request body could not be read: malformed chunked encoding, or the connection closed early"
+            ) from None
         raise
     environ, limit = request.environ, request.max_content_length
-    if (limit is not None and (form or len(data) >= limit) and environ.get("wsgi.input_terminated")
-            and request.content_length is None and _has_more(environ["wsgi.input"])):
+    if (
+        limit is not None
+        and (form or len(data) >= limit)
+        and environ.get("wsgi.input_terminated")
+        and request.content_length is None
+        and _has_more(environ["wsgi.input"])
+    ):
         raise RequestEntityTooLarge()
     return data
 
@@ -121,10 +129,15 @@ def text_parser(schema: dict, collection_format: str, definitions: dict[str, dic
         items = resolve(schema["items"], definitions) if isinstance(schema.get("items"), dict) else {}
         item_parser = _SCALAR_PARSERS.get(primary_type(items))
         if collection_format == "multi":
-            split: Callable[[list[str]], list[str]] = lambda texts: texts
+
+            def split(texts: list[str]) -> list[str]:
+                return texts
         else:
             separator = _SEPARATORS.get(collection_format, ",")
-            split = lambda texts: _single(texts).split(separator) if texts[0] else []
+
+            def split(texts):
+                return _single(texts).split(separator) if texts[0] else []
+
         if item_parser is None:
             return split
         return lambda texts: [item_parser(t) for t in split(texts)]
@@ -155,8 +168,11 @@ def _source(param: Parameter, schema: dict) -> Source:
     name = param.name
     if param.collection_format == "deepObject":  # ?filter[kind]=cat&filter[max]=3
         prefix = name + "["
-        return lambda request, _: {k[len(prefix):-1]: request.args.getlist(k) for k in request.args
-                                   if k.startswith(prefix) and k.endswith("]")}
+        return lambda request, _: {
+            k[len(prefix) : -1]: request.args.getlist(k)
+            for k in request.args
+            if k.startswith(prefix) and k.endswith("]")
+        }
     if param.collection_format == "form-object":  # ?kind=cat&max=3, the object's own keys
         keys = tuple(schema.get("properties") or ())
         return lambda request, _: {k: request.args.getlist(k) for k in keys if k in request.args}
@@ -175,10 +191,21 @@ def _source(param: Parameter, schema: dict) -> Source:
 class ParameterReader:
     """Reads, converts, validates and decodes one non-body parameter."""
 
-    __slots__ = ("name", "arg_name", "location", "required", "default", "is_file", "source", "parse", "validate",
-                 "decode", "empty_rejected")
+    __slots__ = (
+        "arg_name",
+        "decode",
+        "default",
+        "empty_rejected",
+        "is_file",
+        "location",
+        "name",
+        "parse",
+        "required",
+        "source",
+        "validate",
+    )
 
-    def __init__(self, param: Parameter, api: "API") -> None:
+    def __init__(self, param: Parameter, api: API) -> None:
         definitions = api.spec.definitions
         self.name = param.name
         self.arg_name = param.arg_name
@@ -188,8 +215,12 @@ class ParameterReader:
         resolved = resolve(param.schema, definitions)
         # '?name=' is only allowed where allowEmptyValue says so; for an
         # array it is the empty array, the only way csv can say so.
-        self.empty_rejected = (param.location in (QUERY, FORM) and not param.allow_empty
-                               and primary_type(resolved) != "array" and param.collection_format not in OBJECT_FORMATS)
+        self.empty_rejected = (
+            param.location in (QUERY, FORM)
+            and not param.allow_empty
+            and primary_type(resolved) != "array"
+            and param.collection_format not in OBJECT_FORMATS
+        )
         self.source = _source(param, resolved)
         self.parse = text_parser(param.schema, param.collection_format, definitions)
         self.validate = api.validators.get(param.schema, direction=REQUEST).validate
@@ -226,7 +257,7 @@ def media_type_accepted(mimetype: str, accepted: tuple[str, ...]) -> bool:
 class RequestParser:
     """Compiled per operation: request in, ``(args, kwargs)`` for the handler out."""
 
-    def __init__(self, op: Operation, api: "API") -> None:
+    def __init__(self, op: Operation, api: API) -> None:
         self.op = op
         self.readers = [ParameterReader(p, api) for p in op.parameters if not p.is_file]
         self.files = [ParameterReader(p, api) for p in op.parameters if p.is_file]
@@ -239,7 +270,7 @@ class RequestParser:
             self.body_validate = api.validators.get(op.body.schema, fill_defaults=True, direction=REQUEST).validate
             self.body_decode = api.codec.decoder(op.body.schema)
 
-    def parse(self, request: "Request", path_args: dict) -> tuple[tuple, dict]:
+    def parse(self, request: Request, path_args: dict) -> tuple[tuple, dict]:
         errors: list[FieldError] = []
         kwargs: dict[str, Any] = {}
         if self.form_types:
@@ -267,14 +298,14 @@ class RequestParser:
             raise ValidationError(errors=errors)
         return args, kwargs
 
-    def _check_form_type(self, request: "Request") -> None:
+    def _check_form_type(self, request: Request) -> None:
         if request.mimetype in self.form_types:
             return
         if request.mimetype or request.content_length:
             raise UnsupportedMediaType(f"Content-Type must be one of: {', '.join(self.form_types)}")
 
     @staticmethod
-    def _read_file(request: "Request", reader: ParameterReader) -> FileStorage | None:
+    def _read_file(request: Request, reader: ParameterReader) -> FileStorage | None:
         stored = request.files.get(reader.name)
         if stored is None or not stored.filename:  # browsers send an empty part for "no file"
             if reader.required:
@@ -282,7 +313,7 @@ class RequestParser:
             return None
         return stored
 
-    def _read_body(self, request: "Request") -> Any:
+    def _read_body(self, request: Request) -> Any:
         body = self.body
         assert body is not None
         data = read_whole(request)

@@ -6,12 +6,14 @@ bodies: the API's ``error_callback`` model when it has one, otherwise RFC 9457
 problem details. Neither ever puts exception text from inside a handler, or
 a traceback, into a 5xx body: those go to the server log.
 """
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from flask import Response
 from werkzeug.datastructures import Headers
@@ -19,8 +21,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..exceptions import (
-    CallTimeout, ClientError, Forbidden, InternalServerError, KlueException, MethodNotAllowed, NotFound, PayloadTooLarge,
-    ResponseValidationError, Unauthorized, UnsupportedMediaType, ValidationError,
+    CallTimeout,
+    ClientError,
+    Forbidden,
+    InternalServerError,
+    KlueException,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ResponseValidationError,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationError,
 )
 from ..logsafe import loggable
 from ..spec.interface import Operation, by_status
@@ -47,9 +59,9 @@ def json_response(body: Any, status: int, mimetype: str = "application/json") ->
 class _Declared:
     """What is known at spawn time about one declared response."""
 
-    __slots__ = ("encode", "validate", "has_schema")
+    __slots__ = ("encode", "has_schema", "validate")
 
-    def __init__(self, schema: dict | None, api: "API") -> None:
+    def __init__(self, schema: dict | None, api: API) -> None:
         self.has_schema = schema is not None
         self.encode = api.codec.encoder(schema, RESPONSE)
         self.validate = api.validators.get(schema, direction=RESPONSE).validate if schema is not None else None
@@ -58,7 +70,7 @@ class _Declared:
 class ResponseBuilder:
     """Compiled per operation: a handler's result in, a validated Response out."""
 
-    def __init__(self, op: Operation, api: "API") -> None:
+    def __init__(self, op: Operation, api: API) -> None:
         self.op = op
         self.success_status = op.success_status
         self.mimetype = pick_mimetype(op.produces)
@@ -81,7 +93,9 @@ class ResponseBuilder:
             raise ResponseValidationError(f"{self.op.label}: status {status} is not declared in the spec")
         if result is None or status in _NO_BODY_STATUSES:
             if result is not None:
-                raise ResponseValidationError(f"{self.op.label}: a {status} response has no body, but the handler returned one")
+                raise ResponseValidationError(
+                    f"{self.op.label}: a {status} response has no body, but the handler returned one"
+                )
             if declared.has_schema:
                 raise ResponseValidationError(f"{self.op.label}: handler returned None for status {status}")
             response = Response(status=status)
@@ -91,7 +105,9 @@ class ResponseBuilder:
                 try:
                     declared.validate(body, "response")
                 except ValidationError as e:
-                    raise ResponseValidationError(f"{self.op.label}: response {status} does not match the spec: {e}") from None
+                    raise ResponseValidationError(
+                        f"{self.op.label}: response {status} does not match the spec: {e}"
+                    ) from None
             try:
                 response = Response(dump_json(body), status=status, mimetype=self.mimetype)
             except (TypeError, ValueError, RecursionError) as e:
@@ -135,8 +151,16 @@ def _phrase(status: int) -> str:
 
 
 _BY_STATUS: dict[int, type[KlueException]] = {
-    cls.status_code: cls for cls in (ValidationError, Unauthorized, Forbidden, NotFound, MethodNotAllowed, PayloadTooLarge,
-                                     UnsupportedMediaType)
+    cls.status_code: cls
+    for cls in (
+        ValidationError,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+    )
 }
 
 
@@ -177,16 +201,25 @@ def error_details(exc: BaseException) -> dict[str, Any]:
 class ErrorRenderer:
     """Builds the error response of one API."""
 
-    def __init__(self, api: "API") -> None:
+    def __init__(self, api: API) -> None:
         self.api = api
 
-    def render(self, exc: BaseException, op: Operation | None, call_id: str | None, mimetype: str = "application/json") -> Response:
+    def render(
+        self, exc: BaseException, op: Operation | None, call_id: str | None, mimetype: str = "application/json"
+    ) -> Response:
         error = as_klue_exception(exc)
         status = error.status_code if isinstance(error.status_code, int) and 400 <= error.status_code <= 599 else 500
         where = op.label if op else "-"
         if status >= 500:
-            log.error("%s %s: %s (call %s): %s", self.api.name, where, _phrase(status), call_id, loggable(exc),
-                      exc_info=(type(exc), exc, exc.__traceback__))
+            log.error(
+                "%s %s: %s (call %s): %s",
+                self.api.name,
+                where,
+                _phrase(status),
+                call_id,
+                loggable(exc),
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
         else:
             log.info("%s %s: %s (call %s): %s", self.api.name, where, status, call_id, loggable(error))
         # The callback may put str(e) in the body: for a 5xx it gets a clean
@@ -212,9 +245,18 @@ class ErrorRenderer:
     @staticmethod
     def problem(error: KlueException, status: int, call_id: str | None) -> dict[str, Any]:
         """RFC 9457 problem details, plus ``code``, ``call_id`` and field ``errors``."""
-        detail = error.message if status < 500 else "The server could not handle this request; the server log has the details."
-        body = {"type": "about:blank", "title": _phrase(status), "status": status, "detail": detail or _phrase(status),
-                "code": error.code}
+        detail = (
+            error.message
+            if status < 500
+            else "The server could not handle this request; the server log has the details."
+        )
+        body = {
+            "type": "about:blank",
+            "title": _phrase(status),
+            "status": status,
+            "detail": detail or _phrase(status),
+            "code": error.code,
+        }
         if call_id:
             body["call_id"] = call_id
         body.update(error_details(error))

@@ -21,16 +21,17 @@ the verifier, checks the granted scopes, and returns the principal or raises
 
 and return the principal, or None (or False) to refuse.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import inspect
 import traceback
-from collections.abc import Mapping, Sized
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sized
+from typing import TYPE_CHECKING, Any
 
-from ..exceptions import BindingError, Forbidden, KlueException, UnboundSecurityError, Unauthorized
+from ..exceptions import BindingError, Forbidden, KlueException, Unauthorized, UnboundSecurityError
 from ..importing import import_object
 from ..spec.interface import API_KEY, BASIC, BEARER, COOKIE, MUTUAL_TLS, QUERY, Operation, SecurityScheme
 
@@ -57,7 +58,8 @@ MALFORMED: Any = _Malformed()
 
 # -- reading credentials -------------------------------------------------------------------
 
-def credential_reader(scheme: SecurityScheme) -> Callable[["Request"], Any]:
+
+def credential_reader(scheme: SecurityScheme) -> Callable[[Request], Any]:
     """A function from a request to the scheme's credential: None when absent, MALFORMED when unreadable."""
     if scheme.kind == API_KEY:
         if scheme.location == QUERY:
@@ -67,8 +69,9 @@ def credential_reader(scheme: SecurityScheme) -> Callable[["Request"], Any]:
         return _header_reader("HTTP_" + scheme.parameter.upper().replace("-", "_"))
     if scheme.kind == MUTUAL_TLS:
         return _client_certificate
-    return _authorization_reader(scheme.http_scheme, decode_basic=scheme.kind == BASIC,
-                                 token68=scheme.kind in (BASIC, BEARER))
+    return _authorization_reader(
+        scheme.http_scheme, decode_basic=scheme.kind == BASIC, token68=scheme.kind in (BASIC, BEARER)
+    )
 
 
 def _bounded(value: str | None) -> Any:
@@ -77,8 +80,8 @@ def _bounded(value: str | None) -> Any:
     return value if len(value) <= MAX_CREDENTIAL_LENGTH else MALFORMED
 
 
-def _header_reader(environ_key: str) -> Callable[["Request"], Any]:
-    def read_header(request: "Request") -> Any:
+def _header_reader(environ_key: str) -> Callable[[Request], Any]:
+    def read_header(request: Request) -> Any:
         value = request.environ.get(environ_key)
         if value is not None and "," in value:  # the header sent twice, joined by the WSGI server
             return MALFORMED
@@ -87,8 +90,8 @@ def _header_reader(environ_key: str) -> Callable[["Request"], Any]:
     return read_header
 
 
-def _query_reader(name: str) -> Callable[["Request"], Any]:
-    def read_query(request: "Request") -> Any:
+def _query_reader(name: str) -> Callable[[Request], Any]:
+    def read_query(request: Request) -> Any:
         values = request.args.getlist(name)
         if len(values) > 1:  # which one would the verifier see, and which one a proxy?
             return MALFORMED
@@ -97,8 +100,8 @@ def _query_reader(name: str) -> Callable[["Request"], Any]:
     return read_query
 
 
-def _cookie_reader(name: str) -> Callable[["Request"], Any]:
-    def read_cookie(request: "Request") -> Any:
+def _cookie_reader(name: str) -> Callable[[Request], Any]:
+    def read_cookie(request: Request) -> Any:
         values = request.cookies.getlist(name)
         if len(values) > 1:
             return MALFORMED
@@ -107,14 +110,14 @@ def _cookie_reader(name: str) -> Callable[["Request"], Any]:
     return read_cookie
 
 
-def _client_certificate(request: "Request") -> Any:
+def _client_certificate(request: Request) -> Any:
     return _bounded(request.environ.get("SSL_CLIENT_CERT"))
 
 
-def _authorization_reader(word: str, decode_basic: bool, token68: bool) -> Callable[["Request"], Any]:
+def _authorization_reader(word: str, decode_basic: bool, token68: bool) -> Callable[[Request], Any]:
     lowered = word.lower()
 
-    def read_authorization(request: "Request") -> Any:
+    def read_authorization(request: Request) -> Any:
         header = request.environ.get("HTTP_AUTHORIZATION")
         if not header:
             return None
@@ -143,6 +146,7 @@ def decode_basic_credentials(encoded: str) -> Any:
 
 # -- granted scopes ------------------------------------------------------------------------
 
+
 def granted_scopes(principal: Any) -> set[str] | None:
     """The scopes a principal carries (``scopes`` list or space-separated ``scope``,
     as a key or an attribute), or None when it carries none."""
@@ -170,6 +174,7 @@ def missing_scopes(principal: Any, required: tuple[str, ...]) -> tuple[str, ...]
 
 
 # -- verifiers -----------------------------------------------------------------------------
+
 
 def klue_verifier(func: Verifier, scheme: SecurityScheme) -> Verifier:
     """klue's signatures, as ``(credential, required_scopes) -> principal``."""
@@ -234,8 +239,10 @@ class VerifierBinder:
     def _find(self, scheme: SecurityScheme) -> Verifier | None:
         if scheme.name in self.overrides:
             return klue_verifier(self.overrides[scheme.name], scheme)
-        for dotted, adapt, key in ((scheme.binding, klue_verifier, "x-bind-security"),
-                                   (scheme.connexion_binding, connexion_verifier, "connexion's verifier")):
+        for dotted, adapt, key in (
+            (scheme.binding, klue_verifier, "x-bind-security"),
+            (scheme.connexion_binding, connexion_verifier, "connexion's verifier"),
+        ):
             if dotted:
                 func = import_object(dotted, what=f"{key} of security scheme '{scheme.name}' of API '{self.api_name}'")
                 if not callable(func):
@@ -257,8 +264,10 @@ def check_overrides(api_name: str, schemes: Mapping[str, SecurityScheme], overri
     unknown = sorted(set(overrides) - set(schemes))
     if unknown:
         declared = ", ".join(sorted(schemes)) or "none"
-        raise KlueException(f"API '{api_name}': security= names undeclared scheme(s) {', '.join(map(repr, unknown))} "
-                            f"(declared: {declared})")
+        raise KlueException(
+            f"API '{api_name}': security= names undeclared scheme(s) {', '.join(map(repr, unknown))} "
+            f"(declared: {declared})"
+        )
     for name, func in overrides.items():
         if not callable(func):
             raise TypeError(f"security[{name!r}] of API '{api_name}' must be callable, not {func!r}")
@@ -266,6 +275,7 @@ def check_overrides(api_name: str, schemes: Mapping[str, SecurityScheme], overri
 
 
 # -- per operation ---------------------------------------------------------------------------
+
 
 class VerifierError(Exception):
     """A verifier raised something other than ``Unauthorized``/``Forbidden``: answered as a 500.
@@ -277,7 +287,7 @@ class VerifierError(Exception):
 class SchemeCheck:
     """One scheme of one requirement: read its credential, verify it, check its scopes."""
 
-    __slots__ = ("scheme", "read", "verify", "scopes")
+    __slots__ = ("read", "scheme", "scopes", "verify")
 
     def __init__(self, scheme: SecurityScheme, verify: Verifier, scopes: tuple[str, ...]) -> None:
         self.scheme = scheme
@@ -285,7 +295,7 @@ class SchemeCheck:
         self.verify = verify
         self.scopes = scopes
 
-    def check(self, request: "Request") -> tuple[str, Any]:
+    def check(self, request: Request) -> tuple[str, Any]:
         """(outcome, principal, or the Forbidden the verifier raised); any other exception is a 500, never access."""
         credential = self.read(request)
         if credential is None:
@@ -323,9 +333,11 @@ class OperationSecurity:
         self.optional = any(not r for r in op.security)  # {} among them: anonymous is allowed
         self.realm = realm
         # The common case, one scheme and nothing else: no bookkeeping per request.
-        self.single = alternatives[0][0] if len(alternatives) == 1 and len(alternatives[0]) == 1 and not self.optional else None
+        self.single = (
+            alternatives[0][0] if len(alternatives) == 1 and len(alternatives[0]) == 1 and not self.optional else None
+        )
 
-    def authorize(self, request: "Request") -> tuple[Any, dict[str, Any]]:
+    def authorize(self, request: Request) -> tuple[Any, dict[str, Any]]:
         """(principal, principals by scheme) of the first alternative that passes; raises otherwise."""
         if self.single is not None:
             outcome, principal = self.single.check(request)
@@ -361,8 +373,11 @@ class OperationSecurity:
                 short = [c for c in alternative if outcomes.get(c) is SCOPES_SHORT]
                 raised = next((answers[c] for c in short if isinstance(answers.get(c), Forbidden)), None)
                 scopes = " ".join(dict.fromkeys(s for c in short for s in c.scopes))
-                challenges = [self._challenge(c.scheme, error="insufficient_scope", scope=scopes)
-                              for c in short if c.scheme.kind == BEARER]
+                challenges = [
+                    self._challenge(c.scheme, error="insufficient_scope", scope=scopes)
+                    for c in short
+                    if c.scheme.kind == BEARER
+                ]
                 message = f"the credentials given do not grant what this operation needs (scopes: {scopes})"
                 if raised is not None:  # the verifier's own reason ("account suspended") and challenges win
                     return Forbidden(raised.message or message, challenges=raised.challenges or challenges)
@@ -372,7 +387,8 @@ class OperationSecurity:
             message = "the credentials given for " + ", ".join(dict.fromkeys(refused)) + " were refused"
         else:
             message = "this operation needs credentials: " + " or ".join(
-                " and ".join(c.scheme.label for c in alternative) for alternative in self.alternatives)
+                " and ".join(c.scheme.label for c in alternative) for alternative in self.alternatives
+            )
         return Unauthorized(message, challenges=self._challenges(outcomes))
 
     def _challenges(self, outcomes: dict[SchemeCheck, str]) -> list[str]:
@@ -401,8 +417,9 @@ def _quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def compile_security(op: Operation, schemes: Mapping[str, SecurityScheme], verifier: Callable[[str], Verifier | None],
-                     realm: str) -> OperationSecurity | None:
+def compile_security(
+    op: Operation, schemes: Mapping[str, SecurityScheme], verifier: Callable[[str], Verifier | None], realm: str
+) -> OperationSecurity | None:
     """The operation's ``OperationSecurity``, or None when it is public (nothing to do per request).
 
     ``verifier(name)`` gives each scheme's verifier (None: unbound, noted by the caller)."""
@@ -425,5 +442,12 @@ def masked_query_names(schemes: Iterable[SecurityScheme]) -> frozenset[str]:
     return frozenset(s.parameter for s in schemes if s.kind == API_KEY and s.location == QUERY)
 
 
-__all__ = ["OperationSecurity", "VerifierBinder", "compile_security", "granted_scopes", "presence_verifier",
-           "masked_query_names", "MAX_CREDENTIAL_LENGTH"]
+__all__ = [
+    "MAX_CREDENTIAL_LENGTH",
+    "OperationSecurity",
+    "VerifierBinder",
+    "compile_security",
+    "granted_scopes",
+    "masked_query_names",
+    "presence_verifier",
+]

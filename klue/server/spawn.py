@@ -4,21 +4,23 @@ Everything an operation needs per request (handler with its decorators,
 request parser, response builder) is built here, once. The view function
 then only opens the call context, parses, calls, and builds the response.
 """
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, g, request
 from werkzeug.exceptions import MethodNotAllowed as HTTPMethodNotAllowed
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from ..context import CALLER_ID_HEADER, open_call
-from ..exceptions import BindingError, KlueException, MethodNotAllowed, NotFound, UnboundOperationsError
 from ..docs import register_docs
+from ..exceptions import BindingError, KlueException, MethodNotAllowed, NotFound, UnboundOperationsError
 from ..importing import import_object
 from ..logsafe import loggable
 from ..mock import MOCK_MODES, mock_handler
@@ -86,9 +88,15 @@ def _decorated(handler: Handler, decorator: Handler | None) -> Handler:
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 
-def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str, str], app: Flask,
-              max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
-              security: OperationSecurity | None = None) -> Callable[..., Any]:
+def make_view(
+    api: API,
+    op: Operation,
+    handler: Handler,
+    path_names: dict[str, str],
+    app: Flask,
+    max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+    security: OperationSecurity | None = None,
+) -> Callable[..., Any]:
     parser = RequestParser(op, api)
     builder = ResponseBuilder(op, api)
     errors = ErrorRenderer(api)
@@ -119,8 +127,16 @@ def make_view(api: "API", op: Operation, handler: Handler, path_names: dict[str,
         headers[CALLER_ID_HEADER] = call_id
         headers[NOSNIFF_HEADER[0]] = NOSNIFF_HEADER[1]
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info("%s %s %s -> %s in %.1f ms (call %s, path %s)", api_name, req.method, loggable_url(req, masked),
-                            response.status_code, (perf_counter() - started) * 1000, call_id, call_path)
+            access_log.info(
+                "%s %s %s -> %s in %.1f ms (call %s, path %s)",
+                api_name,
+                req.method,
+                loggable_url(req, masked),
+                response.status_code,
+                (perf_counter() - started) * 1000,
+                call_id,
+                call_path,
+            )
         return response
 
     view.__name__ = f"{api_name}_{op.operation_id or op.method.lower()}"
@@ -136,8 +152,11 @@ def loggable_url(req: Any, masked: frozenset[str] = frozenset()) -> str:
     masked, control characters escaped, cut to a bound (``klue.logsafe``)."""
     if not req.args:
         return loggable(req.path)
-    query = "&".join(f"{name}={'***' if name in masked or _SENSITIVE.search(name) else value}"
-                     for name, values in req.args.lists() for value in values)
+    query = "&".join(
+        f"{name}={'***' if name in masked or _SENSITIVE.search(name) else value}"
+        for name, values in req.args.lists()
+        for value in values
+    )
     return loggable(f"{req.path}?{query}")
 
 
@@ -145,11 +164,11 @@ def loggable_url(req: Any, masked: frozenset[str] = frozenset()) -> str:
 class AppState:
     """What klue keeps on a Flask app (``app.extensions['klue']``)."""
 
-    apis: dict[str, "API"] = field(default_factory=dict)
-    prefixes: dict[str, "API"] = field(default_factory=dict)  # base path -> API
+    apis: dict[str, API] = field(default_factory=dict)
+    prefixes: dict[str, API] = field(default_factory=dict)  # base path -> API
     handlers_installed: bool = False
 
-    def api_for_path(self, path: str) -> "API | None":
+    def api_for_path(self, path: str) -> API | None:
         for prefix, api in sorted(self.prefixes.items(), key=lambda kv: -len(kv[0])):
             if path == prefix or path.startswith(prefix + "/") or prefix == "":
                 return api
@@ -176,7 +195,9 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
         if api is None:
             return previous(e) if previous else e
         call_id, call_path = open_call(api.name, request.environ)
-        message = f"{request.method} {request.path}: " + ("no such path" if klue_error is NotFound else "method not allowed")
+        message = f"{request.method} {request.path}: " + (
+            "no such path" if klue_error is NotFound else "method not allowed"
+        )
         response = ErrorRenderer(api).render(klue_error(message), None, call_id)
         response.headers[CALLER_ID_HEADER] = call_id
         response.headers[NOSNIFF_HEADER[0]] = NOSNIFF_HEADER[1]
@@ -184,16 +205,31 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
             response.headers["Allow"] = ", ".join(e.valid_methods)
         if access_log.isEnabledFor(logging.INFO):  # a scan of unknown paths shows in the access log too
             masked = masked_query_names(api.spec.security_schemes.values())
-            access_log.info("%s %s %s -> %s (call %s, path %s)", api.name, loggable(request.method),
-                            loggable_url(request, masked), response.status_code, call_id, call_path)
+            access_log.info(
+                "%s %s %s -> %s (call %s, path %s)",
+                api.name,
+                loggable(request.method),
+                loggable_url(request, masked),
+                response.status_code,
+                call_id,
+                call_path,
+            )
         return response
 
     return handle
 
 
-def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors: bool | dict = False,
-              mock: str | None = None, docs: bool = True, max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
-              security: Mapping[str, Callable[..., Any]] | None = None) -> list[str]:
+def spawn_api(
+    api: API,
+    app: Flask,
+    decorator: Handler | None = None,
+    *,
+    cors: bool | dict = False,
+    mock: str | None = None,
+    docs: bool = True,
+    max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+    security: Mapping[str, Callable[..., Any]] | None = None,
+) -> list[str]:
     """Add a route to ``app`` for every bound operation of ``api``; return their endpoint names.
 
     Raises ``UnboundOperationsError`` listing every operation that has neither
@@ -226,8 +262,14 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
             handler = _decorated(mock_handler(api, op), decorator)
         rule, names = flask_rule(api.spec.base_path, op.path)
         checks = _operation_security(api, op, verifiers, mocked)
-        views.append((rule, f"klue.{api.name}.{op.method}.{op.path}",
-                      make_view(api, op, handler, names, app, max_body_size, checks), op.method))
+        views.append(
+            (
+                rule,
+                f"klue.{api.name}.{op.method}.{op.path}",
+                make_view(api, op, handler, names, app, max_body_size, checks),
+                op.method,
+            )
+        )
     if unbound:
         raise UnboundOperationsError(api.name, unbound)
     verifiers.check_all_bound()
@@ -243,7 +285,7 @@ def spawn_api(api: "API", app: Flask, decorator: Handler | None = None, *, cors:
     return [endpoint for _, endpoint, _, _ in views]
 
 
-def _operation_security(api: "API", op: Operation, verifiers: VerifierBinder, mocked: bool) -> OperationSecurity | None:
+def _operation_security(api: API, op: Operation, verifiers: VerifierBinder, mocked: bool) -> OperationSecurity | None:
     """A mocked operation only checks that credentials are there; a real one needs every verifier."""
     schemes = api.spec.security_schemes
 
@@ -276,8 +318,10 @@ def cors_settings(options: bool | dict) -> dict:
     if settings.get("supports_credentials"):
         listed = [origins] if isinstance(origins, str) else list(origins or ())
         if not listed or any(not isinstance(o, str) or o == "null" or set(o) & _REGEX_CHARS for o in listed):
-            raise KlueException("cors: supports_credentials needs an explicit list of origins "
-                                "(not '*', 'null' or patterns): any site could otherwise call the API as its users")
+            raise KlueException(
+                "cors: supports_credentials needs an explicit list of origins "
+                "(not '*', 'null' or patterns): any site could otherwise call the API as its users"
+            )
     elif origins == "*":
         settings.setdefault("send_wildcard", True)
     settings["origins"] = origins

@@ -3,6 +3,7 @@
 ``load_spec`` reads and bundles the document, then hands it to the module
 of its version. Nothing here imports Flask or requests.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,7 +34,9 @@ def load_spec(*, yaml_path: str | None = None, yaml_str: str | None = None, spec
 
 
 def _load_spec(yaml_path: str | None, yaml_str: str | None, spec_dict: dict | None) -> Spec:
-    doc, source, problems = load_document(yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict, schema_section=_schema_section)
+    doc, source, problems = load_document(
+        yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict, schema_section=_schema_section
+    )
     module = _version_module(doc)
     if module is None:
         if problems:
@@ -42,4 +45,4 @@ def _load_spec(yaml_path: str | None, yaml_str: str | None, spec_dict: dict | No
     return module.build_spec(doc, source, problems)
 
 
-__all__ = ["load_spec", "gc_paused", "Spec", "Operation", "Parameter", "Body", "ResponseSpec"]
+__all__ = ["Body", "Operation", "Parameter", "ResponseSpec", "Spec", "gc_paused", "load_spec"]

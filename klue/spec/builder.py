@@ -4,6 +4,7 @@ bindings, path templates, refs, and collecting every problem with its pointer.
 ``swagger2.Swagger2Builder`` and ``openapi3.OpenAPI3Builder`` add how their
 version writes parameters, bodies, responses and the base URL.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,9 @@ class SpecBuilder:
         self.security = SecurityReader(self, ())
         self.global_security: list[Requirement] = []
 
-    def security_schemes(self, raw: Any, pointer: str, key_locations: tuple[str, ...],
-                         types: tuple[str, ...]) -> dict[str, SecurityScheme]:
+    def security_schemes(
+        self, raw: Any, pointer: str, key_locations: tuple[str, ...], types: tuple[str, ...]
+    ) -> dict[str, SecurityScheme]:
         """Read the declared schemes and the top-level ``security``; call before ``operations``."""
         self.security = SecurityReader(self, key_locations, types)
         schemes = self.security.read_schemes(raw, pointer)
@@ -82,8 +84,10 @@ class SpecBuilder:
     # -- named schemas -----------------------------------------------------------------
 
     def definitions(self, raw: Any, pointer: str) -> dict[str, dict]:
-        defs = {name: self.schemas.normalize(schema, pointer_join(pointer, name))
-                for name, schema in self.mapping(raw, pointer).items()}
+        defs = {
+            name: self.schemas.normalize(schema, pointer_join(pointer, name))
+            for name, schema in self.mapping(raw, pointer).items()
+        }
         self._check_aliases(defs, pointer)
         return defs
 
@@ -92,10 +96,12 @@ class SpecBuilder:
         for name in definitions:
             seen, current = [name], definitions[name]
             while set(current) == {"$ref"} and current["$ref"].startswith(DEFINITIONS_REF):
-                target = unescape_pointer_token(current["$ref"][len(DEFINITIONS_REF):])
+                target = unescape_pointer_token(current["$ref"][len(DEFINITIONS_REF) :])
                 if target in seen:
-                    self.problem(pointer_join(pointer, name, "$ref"),
-                                 "definitions refer to each other in a circle: " + " -> ".join(seen + [target]))
+                    self.problem(
+                        pointer_join(pointer, name, "$ref"),
+                        "definitions refer to each other in a circle: " + " -> ".join([*seen, target]),
+                    )
                     break
                 seen.append(target)
                 current = definitions.get(target, {})
@@ -108,8 +114,10 @@ class SpecBuilder:
                 if isinstance(target, str) and "." in target:
                     persisted[name] = target
                 else:
-                    self.problem(pointer_join(pointer, name, "x-persist"),
-                                 f"x-persist must be a dotted path like 'pkg.module.Class', got {target!r}")
+                    self.problem(
+                        pointer_join(pointer, name, "x-persist"),
+                        f"x-persist must be a dotted path like 'pkg.module.Class', got {target!r}",
+                    )
         return persisted
 
     # -- operations ---------------------------------------------------------------------
@@ -123,7 +131,10 @@ class SpecBuilder:
                 self.problem(item_pointer, f"path {path!r} must start with '/'")
                 continue
             if _FORBIDDEN_IN_PATH.search(path):
-                self.problem(item_pointer, f"path {path!r} contains a character not allowed in a path template (<, >, #, ?, space)")
+                self.problem(
+                    item_pointer,
+                    f"path {path!r} contains a character not allowed in a path template (<, >, #, ?, space)",
+                )
                 continue
             item = self.deref(self.mapping(item, item_pointer), item_pointer) or {}
             for method in HTTP_METHODS:
@@ -138,8 +149,11 @@ class SpecBuilder:
                 self._check_unique_names(op)
                 if op.operation_id:
                     if op.operation_id in seen_ids:
-                        self.problem(pointer_join(op.pointer, "operationId"),
-                                     f"operationId {op.operation_id!r} is also used by {seen_ids[op.operation_id]}", op.label)
+                        self.problem(
+                            pointer_join(op.pointer, "operationId"),
+                            f"operationId {op.operation_id!r} is also used by {seen_ids[op.operation_id]}",
+                            op.label,
+                        )
                     seen_ids[op.operation_id] = op.label
                 operations.append(op)
         return operations
@@ -160,27 +174,41 @@ class SpecBuilder:
             self.problem(pointer, f"an operation must be a mapping, not {kind_of(raw)}")
             return None
         op_id = raw.get("operationId")
-        op = Operation(method=method.upper(), path=path, operation_id=op_id if isinstance(op_id, str) else None,
-                       pointer=pointer, bindings=self._bindings(raw, pointer), summary=str(raw.get("summary") or ""))
+        op = Operation(
+            method=method.upper(),
+            path=path,
+            operation_id=op_id if isinstance(op_id, str) else None,
+            pointer=pointer,
+            bindings=self._bindings(raw, pointer),
+            summary=str(raw.get("summary") or ""),
+        )
         if op_id is not None and not isinstance(op_id, str):
             self.problem(pointer_join(pointer, "operationId"), "operationId must be a string", op.label)
         return op
 
     def _bindings(self, raw: dict, pointer: str) -> Bindings:
         b = Bindings(
-            server=raw.get("x-bind-server"), client=raw.get("x-bind-client"),
+            server=raw.get("x-bind-server"),
+            client=raw.get("x-bind-client"),
             no_server=raw.get("x-no-bind-server") is True,
-            decorate_server=raw.get("x-decorate-server"), decorate_request=raw.get("x-decorate-request"),
+            decorate_server=raw.get("x-decorate-server"),
+            decorate_request=raw.get("x-decorate-request"),
         )
         if not isinstance(raw.get("x-no-bind-server", False), bool):
             self.problem(pointer_join(pointer, "x-no-bind-server"), "x-no-bind-server must be true or false")
-        for key, value in (("x-bind-server", b.server), ("x-bind-client", b.client),
-                           ("x-decorate-server", b.decorate_server), ("x-decorate-request", b.decorate_request)):
+        for key, value in (
+            ("x-bind-server", b.server),
+            ("x-bind-client", b.client),
+            ("x-decorate-server", b.decorate_server),
+            ("x-decorate-request", b.decorate_request),
+        ):
             if value is not None and not (isinstance(value, str) and value.strip()):
                 self.problem(pointer_join(pointer, key), f"{key} must be a non-empty string")
         return b
 
-    def merged_parameters(self, op: Operation, *sources: tuple[str, Any], locations: tuple[str, ...]) -> list[tuple[dict, str]]:
+    def merged_parameters(
+        self, op: Operation, *sources: tuple[str, Any], locations: tuple[str, ...]
+    ) -> list[tuple[dict, str]]:
         """Path-level then operation-level parameters (the latter win), each with its pointer."""
         merged: dict[tuple[str, str], tuple[dict, str]] = {}
         for base, params in sources:
@@ -192,8 +220,14 @@ class SpecBuilder:
                 param = self.deref(raw, at)
                 if param is None:
                     continue
-                if not isinstance(param, dict) or not isinstance(param.get("name"), str) or param.get("in") not in locations:
-                    self.problem(at, "a parameter needs a string 'name' and 'in' one of " + ", ".join(locations), op.label)
+                if (
+                    not isinstance(param, dict)
+                    or not isinstance(param.get("name"), str)
+                    or param.get("in") not in locations
+                ):
+                    self.problem(
+                        at, "a parameter needs a string 'name' and 'in' one of " + ", ".join(locations), op.label
+                    )
                     continue
                 merged[(param["name"], param["in"])] = (param, at)
         return list(merged.values())
@@ -201,7 +235,9 @@ class SpecBuilder:
     def check_default(self, default: Any, schema: dict, pointer: str, op: Operation) -> None:
         reason = default_problems(default, schema)
         if reason:
-            self.problem(pointer, f"the default {default!r} does not match the parameter's own schema: {reason}", op.label)
+            self.problem(
+                pointer, f"the default {default!r} does not match the parameter's own schema: {reason}", op.label
+            )
 
     def _check_unique_names(self, op: Operation) -> None:
         """Handlers and callers take parameters by name: when two locations use one
@@ -216,8 +252,12 @@ class SpecBuilder:
         seen: dict[str, str] = {}
         for p in op.parameters:
             if p.arg_name in seen:
-                self.problem(p.pointer, f"parameter {p.name!r} ({p.location}) and one in {seen[p.arg_name]} "
-                             f"would both be passed as '{p.arg_name}'", op.label)
+                self.problem(
+                    p.pointer,
+                    f"parameter {p.name!r} ({p.location}) and one in {seen[p.arg_name]} "
+                    f"would both be passed as '{p.arg_name}'",
+                    op.label,
+                )
             seen[p.arg_name] = p.location
 
     def _check_path_template(self, op: Operation) -> None:

@@ -6,12 +6,14 @@
 schema on every request is what makes unmarshalling slow.
 A converter of ``None`` means "nothing to convert here" and is skipped.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 import uuid
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from ..models import is_model
 from .formats import FormatRegistry
@@ -29,21 +31,22 @@ def ref_name(schema: dict) -> str | None:
     """``{"$ref": "#/definitions/Pet"}`` -> ``Pet`` (pointer escapes undone)."""
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF):
-        return unescape_pointer_token(ref[len(DEFINITIONS_REF):])
+        return unescape_pointer_token(ref[len(DEFINITIONS_REF) :])
     return None
 
 
 class Codec:
     """Builds and caches the decoder and encoder of each schema of one API."""
 
-    def __init__(self, definitions: dict[str, dict], models: dict[str, type], formats: FormatRegistry,
-                 branch_check: BranchCheck) -> None:
+    def __init__(
+        self, definitions: dict[str, dict], models: dict[str, type], formats: FormatRegistry, branch_check: BranchCheck
+    ) -> None:
         self.definitions = definitions
         self.models = models
         self.formats = formats
         self.branch_check = branch_check
-        self._decoders: dict[str, Optional[Convert]] = {}
-        self._encoders: dict[str | None, dict[str, Optional[Convert]]] = {}
+        self._decoders: dict[str, Convert | None] = {}
+        self._encoders: dict[str | None, dict[str, Convert | None]] = {}
         self._building: set[tuple[str, str]] = set()
 
     def reset(self) -> None:
@@ -53,7 +56,7 @@ class Codec:
 
     # -- JSON -> Python -------------------------------------------------------------
 
-    def decoder(self, schema: dict | None) -> Optional[Convert]:
+    def decoder(self, schema: dict | None) -> Convert | None:
         if not schema:
             return None
         name = ref_name(schema)
@@ -67,14 +70,14 @@ class Codec:
             return self._union(schema, self.decoder)
         return _skip_none(self.formats.to_python(schema.get("format")))
 
-    def _build_model_decoder(self, name: str) -> Optional[Convert]:
+    def _build_model_decoder(self, name: str) -> Convert | None:
         schema = self.definitions.get(name, {})
         polymorphic = self._swagger2_discriminated(name, schema)
         if polymorphic is not None:
             return polymorphic
         return self._model_decoder(name, schema)
 
-    def _model_decoder(self, name: str, schema: dict) -> Optional[Convert]:
+    def _model_decoder(self, name: str, schema: dict) -> Convert | None:
         """The definition's model class, its fields converted; a dict converter without one."""
         model = self.models.get(name)
         if model is None:
@@ -86,7 +89,7 @@ class Codec:
     def _is_object(schema: dict) -> bool:
         return "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict)
 
-    def _object_decoder(self, schema: dict) -> Optional[Convert]:
+    def _object_decoder(self, schema: dict) -> Convert | None:
         convert_fields = self._fields_converter(schema)
         if convert_fields is None:
             return None
@@ -100,7 +103,7 @@ class Codec:
 
         return decode_object
 
-    def _fields_converter(self, schema: dict) -> Optional[Callable[[dict], None]]:
+    def _fields_converter(self, schema: dict) -> Callable[[dict], None] | None:
         """A function decoding an object's property values in place; None when none needs it."""
         properties = self.collect_properties(schema)
         per_prop = tuple((k, d) for k, d in ((k, self.decoder(s)) for k, s in properties.items()) if d is not None)
@@ -136,7 +139,10 @@ class Codec:
         name = ref_name(schema)
         if name is not None:
             cache = self._encoders.setdefault(direction, {})
-            build = lambda n: self.encoder(self.definitions.get(n, {}), direction)
+
+            def build(n):
+                return self.encoder(self.definitions.get(n, {}), direction)
+
             return self._by_ref(name, cache, build, f"encode-{direction}") or to_json
         if "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict):
             return self._object_encoder(schema, direction)
@@ -155,8 +161,10 @@ class Codec:
         flag = {REQUEST: "readOnly", RESPONSE: "writeOnly"}.get(direction or "")
         left_out = frozenset(k for k, s in properties.items() if flag and has_flag(s, flag))
         # None: the value's own JSON form will do (plain scalars are passed as they are).
-        per_prop = {k: (None if e is to_json else e) for k, e in
-                    ((k, self.encoder(s, direction)) for k, s in properties.items())}
+        per_prop = {
+            k: (None if e is to_json else e)
+            for k, e in ((k, self.encoder(s, direction)) for k, s in properties.items())
+        }
         required = frozenset(self.collect_required(schema))
         extra_schema = schema.get("additionalProperties")
         extra = self.encoder(extra_schema, direction) if isinstance(extra_schema, dict) else None
@@ -209,7 +217,7 @@ class Codec:
         props.update(schema.get("properties") or {})
         return props
 
-    def _by_ref(self, name: str, cache: dict, build: Callable[[str], Optional[Convert]], kind: str) -> Optional[Convert]:
+    def _by_ref(self, name: str, cache: dict, build: Callable[[str], Convert | None], kind: str) -> Convert | None:
         if name in cache:
             return cache[name]
         if (kind, name) in self._building:
@@ -222,7 +230,7 @@ class Codec:
             self._building.discard((kind, name))
         return cache[name]
 
-    def _swagger2_discriminated(self, name: str, schema: dict) -> Optional[Convert]:
+    def _swagger2_discriminated(self, name: str, schema: dict) -> Convert | None:
         """Swagger 2.0 polymorphism: ``Pet: {discriminator: petType}`` decodes
         ``{"petType": "Dog", ...}`` as the definition ``Dog`` (which extends Pet)."""
         prop = schema.get("discriminator")
@@ -239,7 +247,7 @@ class Codec:
 
         return decode_polymorphic
 
-    def _discriminated(self, schema: dict, build: Callable[[dict], Any]) -> Optional[Convert]:
+    def _discriminated(self, schema: dict, build: Callable[[dict], Any]) -> Convert | None:
         """OpenAPI 3: pick the ``oneOf``/``anyOf`` branch that the discriminator names."""
         disc = schema.get("discriminator")
         if not isinstance(disc, dict) or not isinstance(disc.get("propertyName"), str):
@@ -276,13 +284,13 @@ class Codec:
 
         return encode_union
 
-    def _union(self, schema: dict, build: Callable[[dict], Any]) -> Optional[Convert]:
+    def _union(self, schema: dict, build: Callable[[dict], Any]) -> Convert | None:
         discriminated = self._discriminated(schema, build)
         if discriminated is not None:
             return _skip_none(discriminated)
         return self._matching_branch(schema, build)
 
-    def _matching_branch(self, schema: dict, build: Callable[[dict], Any]) -> Optional[Convert]:
+    def _matching_branch(self, schema: dict, build: Callable[[dict], Any]) -> Convert | None:
         """Convert with the first ``oneOf``/``anyOf`` branch the value validates against."""
         branches = [s for s in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if s.get("type") != "null"]
         converters = [(s, build(s)) for s in branches]
@@ -313,8 +321,11 @@ def _integer_to_json(value: Any) -> Any:
 
 def _list_encoder(items: Convert) -> Convert:
     if items is to_json:  # plain items (strings, numbers...) go as they are, without a call each
-        return lambda value: ([v if type(v) in _PLAIN else to_json(v) for v in value]
-                              if isinstance(value, (list, tuple)) else to_json(value))
+        return lambda value: (
+            [v if type(v) in _PLAIN else to_json(v) for v in value]
+            if isinstance(value, (list, tuple))
+            else to_json(value)
+        )
     return lambda value: [items(v) for v in value] if isinstance(value, (list, tuple)) else to_json(value)
 
 
@@ -322,13 +333,13 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _skip_none(convert: Optional[Convert]) -> Optional[Convert]:
+def _skip_none(convert: Convert | None) -> Convert | None:
     if convert is None:
         return None
     return lambda value: None if value is None else convert(value)
 
 
-def _list_of(convert: Optional[Convert]) -> Optional[Convert]:
+def _list_of(convert: Convert | None) -> Convert | None:
     if convert is None:
         return None
     return lambda value: [convert(v) for v in value] if isinstance(value, list) else value

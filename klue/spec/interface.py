@@ -5,10 +5,12 @@ these objects. Schemas here are already normalised to JSON Schema draft 4
 with local ``#/definitions/<Name>`` refs, so the validators, converters,
 server and client never ask which version they got.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 #: Marks "no default declared" (``None`` is a legitimate default).
 MISSING: Any = type("MissingType", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()

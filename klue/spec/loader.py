@@ -8,6 +8,7 @@ Three things real spec files need that a bare ``yaml.safe_load`` gets wrong:
   into the root document so that everything downstream sees local refs only.
 * Every broken ``$ref`` is reported with the file and pointer where it sits.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,7 +18,8 @@ import json
 import os
 import re
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import unquote
 
 import yaml
@@ -76,8 +78,12 @@ class _SpecYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 for key_node, _ in node.value:
                     if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
                         if key_node.value in seen:
-                            raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
-                                                                    f"found duplicate key {key_node.value!r}", key_node.start_mark)
+                            raise yaml.constructor.ConstructorError(
+                                "while constructing a mapping",
+                                node.start_mark,
+                                f"found duplicate key {key_node.value!r}",
+                                key_node.start_mark,
+                            )
                         seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
@@ -353,7 +359,10 @@ def _name_from(path: str, fragment: str) -> str:
 
 
 def load_document(
-    *, yaml_path: str | None = None, yaml_str: str | None = None, spec_dict: dict | None = None,
+    *,
+    yaml_path: str | None = None,
+    yaml_str: str | None = None,
+    spec_dict: dict | None = None,
     schema_section: Callable[[dict], tuple[str, ...]],
 ) -> tuple[dict, str, list[SpecProblem]]:
     """Load exactly one of the three sources; return (bundled document, source name, ref problems)."""

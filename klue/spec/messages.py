@@ -5,10 +5,12 @@ words (``5 is not of type 'string'``), and never quote more than a short
 prefix of the value: error bodies go back to clients and into logs, and a
 9 MB string against ``maxLength: 64`` must not come back as 9 MB.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 #: A quoted value is cut to this many characters (its length is then given).
 MAX_QUOTED = 40
@@ -89,8 +91,10 @@ def _nothing(kind: Any) -> dict[str, str]:
 _MESSAGES: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "Type": ("{value} is not of type {types}", _types),
     "Required": ("{property} is a required property", _property),
-    "AdditionalProperties": ("Additional properties are not allowed ({names} {verb} not allowed)",
-                             _additional_properties),
+    "AdditionalProperties": (
+        "Additional properties are not allowed ({names} {verb} not allowed)",
+        _additional_properties,
+    ),
     "Enum": ("{value} is not one of [{options}]", _enum),
     "Constant": ("{value} is not the one allowed value", _nothing),
     "Pattern": ("{value} does not match {pattern}", _pattern),
@@ -129,4 +133,3 @@ def describe(kind: Any, value: Any, schema: Any, keyword: str = "") -> str:
         return f"the value (not shown) fails '{keyword}: {quote(schema.get(keyword))}'"
     template, fill = _MESSAGES.get(name, ("{value} is invalid", _nothing))
     return template.format(value=quote(value), **fill(kind))
-

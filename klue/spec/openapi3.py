@@ -11,6 +11,7 @@ How a request body is read: a JSON media type (``application/json``,
 parameter per property (``format: binary`` ones are files); otherwise the
 body is passed as raw bytes.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,19 @@ from ..exceptions import SpecError, SpecProblem
 from ..wire import is_json_media_type
 from .builder import SpecBuilder
 from .interface import (
-    COOKIE, FORM, FORM_MEDIA_TYPES, HEADER, JSON_MEDIA_TYPE, MISSING, PATH, QUERY, Body, Operation, Parameter,
-    ResponseSpec, Spec,
+    COOKIE,
+    FORM,
+    FORM_MEDIA_TYPES,
+    HEADER,
+    JSON_MEDIA_TYPE,
+    MISSING,
+    PATH,
+    QUERY,
+    Body,
+    Operation,
+    Parameter,
+    ResponseSpec,
+    Spec,
 )
 from .loader import pointer_join
 from .schema import OPENAPI30, OPENAPI31, primary_type, resolve
@@ -57,8 +69,12 @@ class OpenAPI3Builder(SpecBuilder):
         components = self.mapping(doc.get("components"), "/components")
         raw_schemas = self.mapping(components.get("schemas"), "/components/schemas")
         definitions = self.named = self.definitions(raw_schemas, "/components/schemas")
-        security_schemes = self.security_schemes(components.get("securitySchemes"), "/components/securitySchemes",
-                                        (HEADER, QUERY, COOKIE), ("apiKey", "http", "oauth2", "openIdConnect", "mutualTLS"))
+        security_schemes = self.security_schemes(
+            components.get("securitySchemes"),
+            "/components/securitySchemes",
+            (HEADER, QUERY, COOKIE),
+            ("apiKey", "http", "oauth2", "openIdConnect", "mutualTLS"),
+        )
         if "paths" not in doc and self.dialect is OPENAPI31:
             doc.setdefault("paths", {})  # 3.1 allows webhooks-only documents
         operations = self.operations()
@@ -67,9 +83,17 @@ class OpenAPI3Builder(SpecBuilder):
         if self.problems:
             raise SpecError(self.problems)
         return Spec(
-            source=self.source, version=self.version, document=doc, info=info, base_path=base_path,
-            host=host, schemes=schemes, definitions=definitions, operations=operations,
-            persisted_models=persisted, security_schemes=security_schemes,
+            source=self.source,
+            version=self.version,
+            document=doc,
+            info=info,
+            base_path=base_path,
+            host=host,
+            schemes=schemes,
+            definitions=definitions,
+            operations=operations,
+            persisted_models=persisted,
+            security_schemes=security_schemes,
         )
 
     def _server(self) -> tuple[str | None, tuple[str, ...], str]:
@@ -99,8 +123,10 @@ class OpenAPI3Builder(SpecBuilder):
 
     def operation(self, op: Operation, raw: dict, item: dict, item_pointer: str) -> None:
         for param, at in self.merged_parameters(
-            op, (pointer_join(item_pointer, "parameters"), item.get("parameters", [])),
-            (pointer_join(op.pointer, "parameters"), raw.get("parameters", [])), locations=PARAM_LOCATIONS,
+            op,
+            (pointer_join(item_pointer, "parameters"), item.get("parameters", [])),
+            (pointer_join(op.pointer, "parameters"), raw.get("parameters", [])),
+            locations=PARAM_LOCATIONS,
         ):
             self._parameter(op, param, at)
         op.consumes = (JSON_MEDIA_TYPE,)
@@ -116,7 +142,9 @@ class OpenAPI3Builder(SpecBuilder):
         collection = "csv"
         if "content" in raw:  # the value is a whole document, e.g. JSON in a query parameter
             media, content = next(iter((raw.get("content") or {"": {}}).items()))
-            schema = self.schemas.normalize((content or {}).get("schema", {}), pointer_join(at, "content", media, "schema"))
+            schema = self.schemas.normalize(
+                (content or {}).get("schema", {}), pointer_join(at, "content", media, "schema")
+            )
             collection = "json"
         else:
             schema = self.schemas.normalize(raw.get("schema", {}), pointer_join(at, "schema"))
@@ -124,10 +152,18 @@ class OpenAPI3Builder(SpecBuilder):
         default = schema.get("default", MISSING)
         if default is not MISSING:
             self.check_default(default, schema, pointer_join(at, "schema", "default"), op)
-        op.parameters.append(Parameter(
-            name=name, location=location, schema=schema, required=required or location == PATH, default=default,
-            collection_format=collection, pointer=at, allow_empty=raw.get("allowEmptyValue") is True,
-        ))
+        op.parameters.append(
+            Parameter(
+                name=name,
+                location=location,
+                schema=schema,
+                required=required or location == PATH,
+                default=default,
+                collection_format=collection,
+                pointer=at,
+                allow_empty=raw.get("allowEmptyValue") is True,
+            )
+        )
 
     def _collection_format(self, raw: dict, location: str, schema: dict, at: str, op: Operation) -> str:
         """How OpenAPI 3's style/explode puts a value in one string (as Swagger 2.0's collectionFormat)."""
@@ -157,7 +193,7 @@ class OpenAPI3Builder(SpecBuilder):
             self.problem(pointer_join(at, "content"), "a requestBody needs a content map of media types", op.label)
             return
         media_types = tuple(m.split(";")[0].strip().lower() for m in content)
-        raw_by_type = dict(zip(media_types, content.values()))
+        raw_by_type = dict(zip(media_types, content.values(), strict=False))
         required = body.get("required", False) is True
         name = operation.get("x-body-name", "body")
         json_types = tuple(m for m in media_types if is_json_media_type(m))
@@ -186,12 +222,19 @@ class OpenAPI3Builder(SpecBuilder):
         for prop, sub in (schema.get("properties") or {}).items():
             is_file = self._type_of(sub) == "string" and sub.get("format") in ("binary", "base64")
             kind = self._type_of(sub)
-            op.parameters.append(Parameter(
-                name=prop, location=FORM, schema={} if is_file else sub, required=body_required and prop in required,
-                default=sub.get("default", MISSING), collection_format="multi" if kind == "array" else "csv",
-                is_file=is_file, pointer=pointer_join(at, "properties", prop),
-                allow_empty=True,  # allowEmptyValue is about query parameters; "" is a string like any other
-            ))
+            op.parameters.append(
+                Parameter(
+                    name=prop,
+                    location=FORM,
+                    schema={} if is_file else sub,
+                    required=body_required and prop in required,
+                    default=sub.get("default", MISSING),
+                    collection_format="multi" if kind == "array" else "csv",
+                    is_file=is_file,
+                    pointer=pointer_join(at, "properties", prop),
+                    allow_empty=True,  # allowEmptyValue is about query parameters; "" is a string like any other
+                )
+            )
 
     def _responses(self, op: Operation, raw: Any) -> dict[str, ResponseSpec]:
         at = pointer_join(op.pointer, "responses")
@@ -213,7 +256,9 @@ class OpenAPI3Builder(SpecBuilder):
             media = by_type.get(chosen) if chosen else None
             has_schema = isinstance(media, dict) and "schema" in media
             schema = self._media_schema(media, pointer_join(where, "content", chosen)) if has_schema else None
-            responses[status] = ResponseSpec(status, schema, str(response.get("description") or ""), _examples(chosen, media))
+            responses[status] = ResponseSpec(
+                status, schema, str(response.get("description") or ""), _examples(chosen, media)
+            )
         op.produces = tuple(sorted(produces, key=lambda m: not is_json_media_type(m))) or (JSON_MEDIA_TYPE,)
         return responses
 

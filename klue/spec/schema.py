@@ -5,6 +5,7 @@ is described by a ``Dialect``: where named schemas live, how null is
 allowed (``x-nullable``, ``nullable``, or type arrays), and OpenAPI 3.1's
 JSON Schema 2020-12 keywords (``const``, numeric ``exclusiveMinimum``...).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,8 +59,8 @@ class SchemaNormalizer:
     def local_ref(self, ref: str) -> str | None:
         """``#/components/schemas/Pet`` -> ``#/definitions/Pet``; None if not a named schema."""
         prefix = self.dialect.schemas_ref
-        if ref.startswith(prefix) and "/" not in ref[len(prefix):]:
-            return DEFINITIONS_REF + ref[len(prefix):]
+        if ref.startswith(prefix) and "/" not in ref[len(prefix) :]:
+            return DEFINITIONS_REF + ref[len(prefix) :]
         return None
 
     def _normalize(self, schema: Any, pointer: str, _seen: frozenset = frozenset()) -> dict:
@@ -70,8 +71,13 @@ class SchemaNormalizer:
             return {}
         if "$ref" in schema:
             ref_out = self._ref(schema, pointer, _seen)
-            rest = {k: v for k, v in schema.items() if k != "$ref" and not k.startswith("x-")
-                    and k not in ("description", "summary", "title", "nullable", "example", "examples")}
+            rest = {
+                k: v
+                for k, v in schema.items()
+                if k != "$ref"
+                and not k.startswith("x-")
+                and k not in ("description", "summary", "title", "nullable", "example", "examples")
+            }
             if rest and self.dialect.json_schema_2020:  # 3.1: keywords beside $ref apply too
                 return {"allOf": [ref_out, self._normalize(rest, pointer, _seen)]}
             return ref_out
@@ -83,7 +89,9 @@ class SchemaNormalizer:
     def _keyword(self, out: dict, key: str, value: Any, at: str, seen: frozenset) -> None:
         sub = self._normalize
         if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
-            out["definitions" if key == "$defs" else key] = {n: sub(s, pointer_join(at, n), seen) for n, s in value.items()}
+            out["definitions" if key == "$defs" else key] = {
+                n: sub(s, pointer_join(at, n), seen) for n, s in value.items()
+            }
         elif key == "items" and isinstance(value, list):
             out[key] = [sub(s, pointer_join(at, i), seen) for i, s in enumerate(value)]
         elif key == "prefixItems" and isinstance(value, list):  # 3.1 tuples are draft 4's list of items
@@ -122,8 +130,12 @@ class SchemaNormalizer:
         mapping = value.get("mapping")
         if not isinstance(mapping, dict):
             return value
-        return {**value, "mapping": {k: self.local_ref(v) or (DEFINITIONS_REF + v if "/" not in str(v) else v)
-                                     for k, v in mapping.items()}}
+        return {
+            **value,
+            "mapping": {
+                k: self.local_ref(v) or (DEFINITIONS_REF + v if "/" not in str(v) else v) for k, v in mapping.items()
+            },
+        }
 
     def _finish(self, out: dict, original: dict) -> dict:
         if out.get("type") == "integer" and original.get("format") in _INT_BOUNDS:
@@ -181,7 +193,7 @@ def resolve(schema: dict, definitions: dict[str, dict]) -> dict:
     for _ in range(32):
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF):
-            schema = definitions.get(unescape_pointer_token(ref[len(DEFINITIONS_REF):]), {})
+            schema = definitions.get(unescape_pointer_token(ref[len(DEFINITIONS_REF) :]), {})
             continue
         branches = [b for b in schema.get("anyOf", ()) if b.get("type") != "null"]
         if len(branches) == 1 and len(schema.get("anyOf", ())) == 2 and set(schema) == {"anyOf"}:

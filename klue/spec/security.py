@@ -9,6 +9,7 @@ top-level ``security`` and each operation's own become lists of alternative
 requirements. A requirement naming an undeclared scheme, or an oauth2 scope
 no flow declares, is a spec problem: klue would not know what to enforce.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABC
 class SecurityReader:
     """Reads one document's schemes and requirements, reporting problems to its builder."""
 
-    def __init__(self, builder: "SpecBuilder", key_locations: tuple[str, ...], types: tuple[str, ...] = ()) -> None:
+    def __init__(self, builder: SpecBuilder, key_locations: tuple[str, ...], types: tuple[str, ...] = ()) -> None:
         self.builder = builder
         self.key_locations = key_locations  # 2.0: header, query; 3.x: cookie too
         self.types = types  # the scheme types this version knows
@@ -52,37 +53,60 @@ class SecurityReader:
         return self.schemes
 
     def _scheme(self, name: str, raw: dict, at: str) -> SecurityScheme | None:
-        readers = {"apiKey": self._api_key, "basic": self._basic, "http": self._http, "oauth2": self._oauth2,
-                   "openIdConnect": self._openid, "mutualTLS": self._mutual_tls}
+        readers = {
+            "apiKey": self._api_key,
+            "basic": self._basic,
+            "http": self._http,
+            "oauth2": self._oauth2,
+            "openIdConnect": self._openid,
+            "mutualTLS": self._mutual_tls,
+        }
         kind_of_type = {t: readers[t] for t in self.types}
         scheme_type = raw.get("type")
         read = kind_of_type.get(scheme_type) if isinstance(scheme_type, str) else None
         if read is None:
             known = ", ".join(kind_of_type)
-            self.builder.problem(pointer_join(at, "type"), f"security scheme {name!r} has type {scheme_type!r}; known types: {known}")
+            self.builder.problem(
+                pointer_join(at, "type"), f"security scheme {name!r} has type {scheme_type!r}; known types: {known}"
+            )
             return None
         fields = read(name, raw, at)
         if fields is None:
             return None
         kind = fields["kind"]
-        return SecurityScheme(name=name, type=scheme_type, pointer=at, binding=self._binding(raw, at, "x-bind-security"),
-                              connexion_binding=self._connexion_binding(raw, at, kind), **fields)
+        return SecurityScheme(
+            name=name,
+            type=scheme_type,
+            pointer=at,
+            binding=self._binding(raw, at, "x-bind-security"),
+            connexion_binding=self._connexion_binding(raw, at, kind),
+            **fields,
+        )
 
     def _api_key(self, name: str, raw: dict, at: str) -> dict | None:
         location, parameter = raw.get("in"), raw.get("name")
         if location not in self.key_locations:
-            self.builder.problem(pointer_join(at, "in"), f"apiKey scheme {name!r} needs 'in' one of "
-                                 + ", ".join(self.key_locations) + f", not {location!r}")
+            self.builder.problem(
+                pointer_join(at, "in"),
+                f"apiKey scheme {name!r} needs 'in' one of " + ", ".join(self.key_locations) + f", not {location!r}",
+            )
             return None
         if not isinstance(parameter, str) or not parameter.strip():
-            self.builder.problem(pointer_join(at, "name"), f"apiKey scheme {name!r} needs the 'name' of its {location} parameter")
+            self.builder.problem(
+                pointer_join(at, "name"), f"apiKey scheme {name!r} needs the 'name' of its {location} parameter"
+            )
             return None
         if location == HEADER and not set(parameter) <= _TOKEN_CHARS:
-            self.builder.problem(pointer_join(at, "name"), f"apiKey scheme {name!r}: {parameter!r} is not a valid header name")
+            self.builder.problem(
+                pointer_join(at, "name"), f"apiKey scheme {name!r}: {parameter!r} is not a valid header name"
+            )
             return None
         if location == HEADER and "_" in parameter:
-            self.builder.problem(pointer_join(at, "name"), f"apiKey scheme {name!r}: header {parameter!r} has an underscore; "
-                                 "WSGI servers and proxies drop such headers or mistake them for dashed ones")
+            self.builder.problem(
+                pointer_join(at, "name"),
+                f"apiKey scheme {name!r}: header {parameter!r} has an underscore; "
+                "WSGI servers and proxies drop such headers or mistake them for dashed ones",
+            )
             return None
         return {"kind": API_KEY, "location": location, "parameter": parameter}
 
@@ -93,7 +117,10 @@ class SecurityReader:
     def _http(self, name: str, raw: dict, at: str) -> dict | None:
         word = raw.get("scheme")
         if not isinstance(word, str) or not word or not set(word) <= _TOKEN_CHARS:
-            self.builder.problem(pointer_join(at, "scheme"), f"http scheme {name!r} needs a 'scheme' such as basic or bearer, not {word!r}")
+            self.builder.problem(
+                pointer_join(at, "scheme"),
+                f"http scheme {name!r} needs a 'scheme' such as basic or bearer, not {word!r}",
+            )
             return None
         lowered = word.lower()
         if lowered == "basic":
@@ -128,7 +155,9 @@ class SecurityReader:
         if value is None:
             return None
         if not isinstance(value, str) or "." not in value.strip("."):
-            self.builder.problem(pointer_join(at, key), f"{key} must be a dotted path like 'pkg.module.verify', not {value!r}")
+            self.builder.problem(
+                pointer_join(at, key), f"{key} must be a dotted path like 'pkg.module.verify', not {value!r}"
+            )
             return None
         return value
 
@@ -149,17 +178,27 @@ class SecurityReader:
         for i, requirement in enumerate(raw):
             at = pointer_join(pointer, i)
             if not isinstance(requirement, dict):
-                self.builder.problem(at, "a security requirement must be a mapping of scheme names to scope lists", operation)
+                self.builder.problem(
+                    at, "a security requirement must be a mapping of scheme names to scope lists", operation
+                )
                 continue
-            requirements.append({str(name): self._scopes(str(name), scopes, pointer_join(at, name), operation)
-                                 for name, scopes in requirement.items()})
+            requirements.append(
+                {
+                    str(name): self._scopes(str(name), scopes, pointer_join(at, name), operation)
+                    for name, scopes in requirement.items()
+                }
+            )
         return requirements
 
     def _scopes(self, name: str, scopes: Any, at: str, operation: str) -> tuple[str, ...]:
         scheme = self.schemes.get(name)
         if scheme is None:
             declared = ", ".join(sorted(self.schemes)) or "none"
-            self.builder.problem(at, f"security requirement names scheme {name!r}, which is not declared (declared: {declared})", operation)
+            self.builder.problem(
+                at,
+                f"security requirement names scheme {name!r}, which is not declared (declared: {declared})",
+                operation,
+            )
         if scopes is None:
             scopes = []
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
@@ -169,8 +208,10 @@ class SecurityReader:
             for scope in scopes:
                 if scope not in scheme.scopes:
                     known = ", ".join(sorted(scheme.scopes)) or "none"
-                    self.builder.problem(at, f"scope {scope!r} is not declared by oauth2 scheme {name!r} (declared: {known})", operation)
+                    self.builder.problem(
+                        at, f"scope {scope!r} is not declared by oauth2 scheme {name!r} (declared: {known})", operation
+                    )
         return tuple(dict.fromkeys(scopes))
 
 
-__all__ = ["SecurityReader", "CONNEXION_BINDINGS"]
+__all__ = ["CONNEXION_BINDINGS", "SecurityReader"]

@@ -4,6 +4,7 @@ What is Swagger 2.0's own: ``basePath``/``host``/``schemes``, ``consumes``
 and ``produces``, non-body parameters that carry their schema keywords
 inline, ``in: body`` and ``in: formData``, and ``responses.<status>.schema``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,7 +12,20 @@ from typing import Any
 from ..exceptions import SpecError, SpecProblem
 from ..wire import is_json_media_type
 from .builder import SpecBuilder
-from .interface import BODY, FORM, HEADER, JSON_MEDIA_TYPE, MISSING, PATH, QUERY, Body, Operation, Parameter, ResponseSpec, Spec
+from .interface import (
+    BODY,
+    FORM,
+    HEADER,
+    JSON_MEDIA_TYPE,
+    MISSING,
+    PATH,
+    QUERY,
+    Body,
+    Operation,
+    Parameter,
+    ResponseSpec,
+    Spec,
+)
 from .loader import pointer_join
 from .schema import SWAGGER2
 
@@ -20,8 +34,22 @@ PRIMITIVE_TYPES = ("string", "number", "integer", "boolean", "array", "file")
 COLLECTION_FORMATS = ("csv", "ssv", "tsv", "pipes", "multi")
 #: Keywords of a non-body Swagger 2.0 parameter that are JSON Schema keywords.
 _PARAM_SCHEMA_KEYS = (
-    "type", "format", "items", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems", "multipleOf", "x-nullable",
+    "type",
+    "format",
+    "items",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "multipleOf",
+    "x-nullable",
 )
 
 
@@ -37,21 +65,31 @@ class Swagger2Builder(SpecBuilder):
     def build(self) -> Spec:
         doc = self.doc
         if str(doc.get("swagger")) != "2.0":
-            raise SpecError.single(self.source, "/swagger", f"not a Swagger 2.0 document (swagger: {doc.get('swagger')!r})")
+            raise SpecError.single(
+                self.source, "/swagger", f"not a Swagger 2.0 document (swagger: {doc.get('swagger')!r})"
+            )
         info = self.mapping(doc.get("info"), "/info", required=True)
         definitions = self.definitions(doc.get("definitions"), "/definitions")
-        security_schemes = self.security_schemes(doc.get("securityDefinitions"), "/securityDefinitions", (HEADER, QUERY),
-                                        ("basic", "apiKey", "oauth2"))
+        security_schemes = self.security_schemes(
+            doc.get("securityDefinitions"), "/securityDefinitions", (HEADER, QUERY), ("basic", "apiKey", "oauth2")
+        )
         operations = self.operations()
         persisted = self.persisted(doc.get("definitions"), "/definitions")
         base_path = self._base_path()
         if self.problems:
             raise SpecError(self.problems)
         return Spec(
-            source=self.source, version="2.0", document=doc, info=info, base_path=base_path,
-            host=doc.get("host") or None, schemes=tuple(doc.get("schemes") or ()),
-            definitions=definitions, operations=operations,
-            persisted_models=persisted, security_schemes=security_schemes,
+            source=self.source,
+            version="2.0",
+            document=doc,
+            info=info,
+            base_path=base_path,
+            host=doc.get("host") or None,
+            schemes=tuple(doc.get("schemes") or ()),
+            definitions=definitions,
+            operations=operations,
+            persisted_models=persisted,
+            security_schemes=security_schemes,
         )
 
     def _base_path(self) -> str:
@@ -65,8 +103,10 @@ class Swagger2Builder(SpecBuilder):
         op.consumes = self._media_types(raw, "consumes", op.pointer)
         op.produces = self._media_types(raw, "produces", op.pointer)
         for param, at in self.merged_parameters(
-            op, (pointer_join(item_pointer, "parameters"), item.get("parameters", [])),
-            (pointer_join(op.pointer, "parameters"), raw.get("parameters", [])), locations=PARAM_LOCATIONS,
+            op,
+            (pointer_join(item_pointer, "parameters"), item.get("parameters", [])),
+            (pointer_join(op.pointer, "parameters"), raw.get("parameters", [])),
+            locations=PARAM_LOCATIONS,
         ):
             self._parameter(op, param, at)
         if op.body and op.form_parameters:
@@ -97,15 +137,25 @@ class Swagger2Builder(SpecBuilder):
             return
         ptype = raw.get("type")
         if ptype not in PRIMITIVE_TYPES:
-            self.problem(pointer_join(at, "type"), f"parameter {name!r} needs a type, one of " + ", ".join(PRIMITIVE_TYPES), op.label)
+            self.problem(
+                pointer_join(at, "type"),
+                f"parameter {name!r} needs a type, one of " + ", ".join(PRIMITIVE_TYPES),
+                op.label,
+            )
             return
         if ptype == "file" and location != FORM:
-            self.problem(pointer_join(at, "type"), f"'type: file' is only allowed for formData, not {location}", op.label)
+            self.problem(
+                pointer_join(at, "type"), f"'type: file' is only allowed for formData, not {location}", op.label
+            )
         if location == PATH and not required:
             self.problem(pointer_join(at, "required"), f"path parameter {name!r} must be required: true", op.label)
         collection = raw.get("collectionFormat", "csv")
         if collection not in COLLECTION_FORMATS or (collection == "multi" and location not in (QUERY, FORM)):
-            self.problem(pointer_join(at, "collectionFormat"), f"invalid collectionFormat {collection!r} for {location}", op.label)
+            self.problem(
+                pointer_join(at, "collectionFormat"),
+                f"invalid collectionFormat {collection!r} for {location}",
+                op.label,
+            )
         if ptype == "array" and not isinstance(raw.get("items"), dict):
             self.problem(pointer_join(at, "items"), f"array parameter {name!r} needs 'items'", op.label)
             return
@@ -113,11 +163,19 @@ class Swagger2Builder(SpecBuilder):
         default = raw.get("default", MISSING)
         if default is not MISSING and ptype != "file":
             self.check_default(default, schema, pointer_join(at, "default"), op)
-        op.parameters.append(Parameter(
-            name=name, location=location, schema=schema, required=required or location == PATH,
-            default=default, collection_format=collection, is_file=ptype == "file", pointer=at,
-            allow_empty=raw.get("allowEmptyValue") is True,
-        ))
+        op.parameters.append(
+            Parameter(
+                name=name,
+                location=location,
+                schema=schema,
+                required=required or location == PATH,
+                default=default,
+                collection_format=collection,
+                is_file=ptype == "file",
+                pointer=at,
+                allow_empty=raw.get("allowEmptyValue") is True,
+            )
+        )
 
     def _responses(self, op: Operation, raw: Any) -> dict[str, ResponseSpec]:
         at = pointer_join(op.pointer, "responses")

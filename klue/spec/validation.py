@@ -9,13 +9,15 @@ matched under a step limit (``PATTERN_BACKTRACK_LIMIT``): no pattern from a
 spec can freeze a server. A pattern jsonschema-rs cannot read (Python-only
 syntax such as ``\\Z``) is a load error (``schema_problems``).
 """
+
 from __future__ import annotations
 
 import copy
 import functools
 import json
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import jsonschema_rs
 
@@ -54,10 +56,17 @@ class SchemaValidator:
     """Validates values against one schema. ``fill_defaults`` writes declared
     property defaults into objects being validated (for requests)."""
 
-    __slots__ = ("_root", "_rust", "_fill")
+    __slots__ = ("_fill", "_root", "_rust")
 
-    def __init__(self, schema: dict, definitions: dict, formats: FormatRegistry, *, fill_defaults: bool = False,
-                 format_names: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        schema: dict,
+        definitions: dict,
+        formats: FormatRegistry,
+        *,
+        fill_defaults: bool = False,
+        format_names: Iterable[str] | None = None,
+    ) -> None:
         # Swagger 2.0 schemas are draft 4 (exclusiveMinimum is a boolean...);
         # without $schema, validators would read them as draft 7.
         self._root = {"$schema": DRAFT4, "definitions": definitions, "allOf": [schema]}
@@ -104,15 +113,22 @@ class SchemaValidator:
             errors, value = self._errors_of(value)
         except (ValueError, TypeError, OverflowError):
             kind = type(value).__name__
-            reason = f"a {kind} holds something that is not JSON" if isinstance(value, (dict, list, tuple)) \
+            reason = (
+                f"a {kind} holds something that is not JSON"
+                if isinstance(value, (dict, list, tuple))
                 else f"a {kind} is not a JSON value"
+            )
             return [FieldError(location, name, reason)]
         except RecursionError:
             return [FieldError(location, name, "value is nested too deeply")]
         if not errors:
             return [FieldError(location, name, "value is invalid")]
-        return [FieldError(location, field_name(field_path([*prefix, *_keys_as_in(value, e.instance_path)])),
-                           self._describe(e)) for e in errors]
+        return [
+            FieldError(
+                location, field_name(field_path([*prefix, *_keys_as_in(value, e.instance_path)])), self._describe(e)
+            )
+            for e in errors
+        ]
 
     def _errors_of(self, value: Any) -> tuple[list[Any], Any]:
         """(errors, the value they are about: ``value`` or its JSON-keyed copy)."""
@@ -170,8 +186,14 @@ def compile_validator(root: dict, formats: FormatRegistry, format_names: Iterabl
     checks: dict[str, Callable[[str], bool]] = dict.fromkeys(set(format_names) - {"regex"}, _any_string)
     checks.update(formats.checks())
     try:
-        return jsonschema_rs.Draft4Validator(root, formats=checks, validate_formats=True, ignore_unknown_formats=True,
-                                             offline=True, pattern_options=_PATTERN_OPTIONS)
+        return jsonschema_rs.Draft4Validator(
+            root,
+            formats=checks,
+            validate_formats=True,
+            ignore_unknown_formats=True,
+            offline=True,
+            pattern_options=_PATTERN_OPTIONS,
+        )
     except (jsonschema_rs.ValidationError, ValueError) as e:
         raise SchemaCompileError(str(e).split("\n", 1)[0]) from None
 
@@ -278,9 +300,17 @@ class _DefaultFillers:
             return None
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith(_REF):
-            return self._ref(unescape_pointer_token(ref[len(_REF):]))
-        parts = [f for f in (self._object(schema), self._items(schema), *map(self.build, schema.get("allOf", ())),
-                             self._union(schema)) if f is not None]
+            return self._ref(unescape_pointer_token(ref[len(_REF) :]))
+        parts = [
+            f
+            for f in (
+                self._object(schema),
+                self._items(schema),
+                *map(self.build, schema.get("allOf", ())),
+                self._union(schema),
+            )
+            if f is not None
+        ]
         if not parts:
             return None
         if len(parts) == 1:
@@ -338,7 +368,7 @@ class _DefaultFillers:
 
             def fill_tuple(value: Any) -> None:
                 if isinstance(value, list):
-                    for fill, item in zip(by_position, value):
+                    for fill, item in zip(by_position, value, strict=False):
                         if fill is not None:
                             fill(item)
 
@@ -355,8 +385,11 @@ class _DefaultFillers:
         return fill_each
 
     def _union(self, schema: dict) -> Fill | None:
-        branches = [s for s in [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
-                    if not (isinstance(s, dict) and s.get("type") == "null")]
+        branches = [
+            s
+            for s in [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
+            if not (isinstance(s, dict) and s.get("type") == "null")
+        ]
         return self.build(branches[0]) if len(branches) == 1 else None
 
 
@@ -371,7 +404,9 @@ _HIDDEN = {REQUEST: "readOnly", RESPONSE: "writeOnly"}
 
 def has_flag(schema: Any, flag: str) -> bool:
     """``readOnly: true`` on the schema or (3.1 ``$ref`` siblings) on one of its ``allOf`` parts."""
-    return isinstance(schema, dict) and (schema.get(flag) is True or any(has_flag(p, flag) for p in schema.get("allOf", ())))
+    return isinstance(schema, dict) and (
+        schema.get(flag) is True or any(has_flag(p, flag) for p in schema.get("allOf", ()))
+    )
 
 
 def directional(schema: Any, direction: str) -> Any:
@@ -391,10 +426,10 @@ def directional(schema: Any, direction: str) -> Any:
                 if out["required"] is None:
                     del out["required"]
             if direction == REQUEST:
-                out["properties"] = {n: ({"not": {}, READ_ONLY_MARK: True} if n in hidden else s)
-                                     for n, s in out["properties"].items()}
+                out["properties"] = {
+                    n: ({"not": {}, READ_ONLY_MARK: True} if n in hidden else s) for n, s in out["properties"].items()
+                }
     return out
-
 
 
 class ValidatorCache:
@@ -421,8 +456,13 @@ class ValidatorCache:
             names = self._index.reachable(schema)
             if names is not None:
                 definitions = {n: definitions[n] for n in names}
-            validator = SchemaValidator(schema, definitions, self.formats, fill_defaults=fill_defaults,
-                                        format_names=self._index.formats(names) | named_formats(schema))
+            validator = SchemaValidator(
+                schema,
+                definitions,
+                self.formats,
+                fill_defaults=fill_defaults,
+                format_names=self._index.formats(names) | named_formats(schema),
+            )
             self._cache[key] = validator
         return validator
 
@@ -479,7 +519,7 @@ def _definition_refs(node: Any) -> set[str] | None:
         if isinstance(ref, str):
             if not ref.startswith(_REF):
                 return None
-            found.add(unescape_pointer_token(ref[len(_REF):].split("/", 1)[0]))
+            found.add(unescape_pointer_token(ref[len(_REF) :].split("/", 1)[0]))
     return found
 
 
@@ -510,8 +550,10 @@ class _Metaschema:
 
 def _schema_message(error: Any) -> str:
     if type(error.kind).__name__ == "Format" and error.kind.format == "regex":
-        return (f"{quote(error.instance)} is not a regular expression klue can match "
-                "(ECMA 262 syntax, as JSON Schema says; Python-only syntax such as \\Z is not read)")
+        return (
+            f"{quote(error.instance)} is not a regular expression klue can match "
+            "(ECMA 262 syntax, as JSON Schema says; Python-only syntax such as \\Z is not read)"
+        )
     return describe(error.kind, error.instance, {})
 
 
@@ -523,8 +565,12 @@ def _pattern_property_problems(schema: Any) -> list[tuple[list, str]]:
         if isinstance(props, dict):
             for key in props:
                 if not is_linear_time_pattern(key):
-                    problems.append(([*path, "patternProperties", key],
-                                     f"{quote(key)} is not a regular expression klue can match (ECMA 262 syntax)"))
+                    problems.append(
+                        (
+                            [*path, "patternProperties", key],
+                            f"{quote(key)} is not a regular expression klue can match (ECMA 262 syntax)",
+                        )
+                    )
     return problems
 
 
