@@ -115,6 +115,8 @@ def check_results(by_endpoint: dict[str, dict[str, Callable[[], Any]]]) -> None:
     for endpoint, by_name in by_endpoint.items():
         for name, fn in by_name.items():
             result = fn()
+            if hasattr(result, "_as_dict") and not hasattr(type(result), "_klue_field_set"):
+                result = result._as_dict()  # bravado's model (klue's models are klue's own, not bravado-core's)
             as_json = api.model_to_json(result) if not isinstance(result, dict) else result
             if not isinstance(as_json, dict) or not ("id" in as_json or "total" in as_json):
                 raise SystemExit(f"{name} {endpoint} returned {result!r}")
