@@ -1,5 +1,6 @@
 import os
 import signal
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -7,6 +8,8 @@ from flask import Flask
 from klue.swagger import ApiPool
 
 SPECS = os.path.join(os.path.dirname(__file__), "specs")
+#: The repository: where README.rst, examples/ and specs/ are.
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config):

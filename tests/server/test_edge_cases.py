@@ -1,6 +1,6 @@
 """Edge cases and hostile input: requests, responses and spec loading at their limits.
 
-Handlers of the small specs below bind to ``tests.test_edge_cases.echo``, which
+Handlers of the small specs below bind to ``tests.server.test_edge_cases.echo``, which
 records what it received in ``CALLS`` and returns ``RESULT(*args, **kwargs)``
 when set, else its body argument (or a dict of its keyword arguments).
 """
@@ -17,7 +17,7 @@ from klue.swagger import ApiPool
 from tests.conftest import spec_path
 from tests.handlers import behaviours, pets
 
-ECHO = "tests.test_edge_cases.echo"
+ECHO = "tests.server.test_edge_cases.echo"
 CALLS: list = []
 RESULT = None
 
@@ -419,8 +419,8 @@ definitions:
     <<: *B
     required: [a]
 paths:
-  /a: {get: {x-bind-server: tests.test_edge_cases.echo, responses: *R}}
-  /b: {get: {x-bind-server: tests.test_edge_cases.echo, responses: *R}}
+  /a: {get: {x-bind-server: tests.server.test_edge_cases.echo, responses: *R}}
+  /b: {get: {x-bind-server: tests.server.test_edge_cases.echo, responses: *R}}
 """)
     assert api.spec.definitions["A"]["required"] == ["a"] and "a" in api.spec.definitions["A"]["properties"]
     assert [op.responses["200"].schema for op in api.spec.operations] == [{"type": "object"}] * 2
@@ -491,9 +491,9 @@ def test_duplicate_keys_in_a_yaml_spec_are_a_spec_error():
 swagger: "2.0"
 info: {title: t, version: "1"}
 paths:
-  /x: {get: {x-bind-server: tests.test_edge_cases.echo, responses: {200: {description: a}}}}
+  /x: {get: {x-bind-server: tests.server.test_edge_cases.echo, responses: {200: {description: a}}}}
 paths:
-  /y: {get: {x-bind-server: tests.test_edge_cases.echo, responses: {200: {description: b}}}}
+  /y: {get: {x-bind-server: tests.server.test_edge_cases.echo, responses: {200: {description: b}}}}
 """
     with pytest.raises(SpecError):
         ApiPool.add("review", yaml_str=text)

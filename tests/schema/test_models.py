@@ -4,11 +4,11 @@ import datetime as dt
 import json
 
 import pytest
-from klue import SwaggerFormat
-from klue.models import Model
 from flask import Flask
 
+from klue import SwaggerFormat
 from klue.exceptions import ArgumentError, BindingError, KlueException, MergeApisException, ValidationError
+from klue.models import Model
 from klue.swagger import ApiPool
 from tests.handlers import persistence
 

@@ -34,20 +34,23 @@ import yaml
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
-from schemathesis.core.parameters import ParameterLocation
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, negative_data_rejection, positive_data_acceptance, response_schema_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_schema_conformance,
     status_code_conformance,
 )
 
 import klue
 from klue.swagger import ApiPool
-from tests.conftest import spec_path
+from tests.conftest import REPO_ROOT, spec_path
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(60)]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPO_ROOT)
 MAX_EXAMPLES = int(os.environ.get("KLUE_FUZZ_EXAMPLES", "30"))
 DERANDOMIZE = os.environ.get("KLUE_FUZZ_RANDOM") != "1"
 

@@ -17,7 +17,14 @@ from flask import Flask, Response, g, redirect, request
 
 from klue.client import RetryPolicy
 from klue.exceptions import (
-    ArgumentError, CallConnectionError, ClientError, InvalidResponseError, KlueException, NoHostError, RemoteError, ValidationError,
+    ArgumentError,
+    CallConnectionError,
+    ClientError,
+    InvalidResponseError,
+    KlueException,
+    NoHostError,
+    RemoteError,
+    ValidationError,
 )
 from klue.swagger import ApiPool
 from klue.swagger.client import async_call
@@ -394,7 +401,7 @@ paths:
   /upload:
     post:
       operationId: upload
-      x-bind-server: tests.test_client_edge_cases.upload_handler
+      x-bind-server: tests.client.test_client_edge_cases.upload_handler
       consumes: [multipart/form-data]
       parameters:
         - {in: formData, name: f, type: file}
@@ -655,12 +662,12 @@ paths:
   /relay:
     get:
       operationId: relay
-      x-bind-server: tests.test_client_edge_cases.relay
+      x-bind-server: tests.client.test_client_edge_cases.relay
       responses: {200: {description: ok, schema: {type: object}}}
   /nested:
     get:
       operationId: nested
-      x-bind-server: tests.test_client_edge_cases.nested
+      x-bind-server: tests.client.test_client_edge_cases.nested
       responses: {200: {description: ok, schema: {type: object}}}
 """
 
@@ -705,7 +712,7 @@ paths:
   /q:
     get:
       operationId: q
-      x-bind-server: tests.test_client_edge_cases.local_q
+      x-bind-server: tests.client.test_client_edge_cases.local_q
       parameters:
         - {in: query, name: ids, type: array, items: {type: integer}, collectionFormat: multi}
         - {in: header, name: X-H, type: string}

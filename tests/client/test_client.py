@@ -9,7 +9,13 @@ from flask import Flask
 
 from klue.client import RetryPolicy
 from klue.exceptions import (
-    ArgumentError, CallConnectionError, CallTimeout, InvalidResponseError, NoHostError, RemoteError, SpecError,
+    ArgumentError,
+    CallConnectionError,
+    CallTimeout,
+    InvalidResponseError,
+    NoHostError,
+    RemoteError,
+    SpecError,
 )
 from klue.swagger import ApiPool
 from tests.conftest import spec_path

@@ -25,7 +25,7 @@ paths:
   /search:
     get:
       operationId: search
-      x-bind-server: tests.test_hostile_values.search
+      x-bind-server: tests.schema.test_hostile_values.search
       parameters:
         - {in: query, name: q, type: string, pattern: '^(a+)+$', maxLength: 64}
         - {in: query, name: long, type: string, pattern: '^(a+)+$'}
@@ -36,7 +36,7 @@ paths:
   /things:
     post:
       operationId: put_things
-      x-bind-server: tests.test_hostile_values.search
+      x-bind-server: tests.schema.test_hostile_values.search
       parameters:
         - in: body
           name: body

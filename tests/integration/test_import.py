@@ -2,9 +2,10 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
+from tests.conftest import REPO_ROOT
 
 PROBE = r"""
 import json, queue, socket, ssl, sys, threading
@@ -136,6 +137,6 @@ print(json.dumps(loaded))
 def test_each_side_imports_only_its_own_stack(side, expected):
     """A client-only program never loads Flask; a server that makes no call never loads requests."""
     out = subprocess.run([sys.executable, "-c", SIDE_PROBE, side], capture_output=True, text=True, timeout=60,
-                         check=True, cwd=str(Path(__file__).resolve().parent.parent))
+                         check=True, cwd=str(REPO_ROOT))
     assert json.loads(out.stdout) == {"after_load": [], "after_use": expected}
 

@@ -10,10 +10,10 @@ import requests
 from click.testing import CliRunner
 
 from klue.cli import main
-from tests.conftest import spec_path
+from tests.conftest import REPO_ROOT, spec_path
 from tests.live import free_port
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPO_ROOT)
 BROKEN = """
 swagger: "2.0"
 info: {title: broken, version: "1"}

@@ -13,8 +13,8 @@ import time
 import pytest
 import requests
 
+from tests.cli.test_cli import stop, wait_until_up
 from tests.live import free_port
-from tests.test_cli import stop, wait_until_up
 
 SPEC = """
 swagger: "2.0"

@@ -44,7 +44,7 @@ paths:
   /echo:
     get:
       operationId: echo
-      x-bind-server: tests.test_leaks.echo
+      x-bind-server: tests.integration.test_leaks.echo
       parameters:
         - {in: query, name: n, type: integer, required: true}
         - {in: query, name: fail, type: boolean, default: false}

@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from klue import make_app
+from tests.cli.test_cli import DEMO_KEY, ROOT, klue_serve, stop, wait_until_up
 from tests.live import free_port
-from tests.test_cli import DEMO_KEY, ROOT, klue_serve, stop, wait_until_up
 
 PETSTORE = os.path.join(ROOT, "specs", "petstore.yaml")
 GATEWAY = os.path.join(ROOT, "specs", "gateway.yaml")

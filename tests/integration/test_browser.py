@@ -8,9 +8,10 @@ import pytest
 from flask import Flask
 
 from klue.swagger import ApiPool
+from tests.conftest import REPO_ROOT
 from tests.live import live
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPO_ROOT)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,9 @@ import textwrap
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.conftest import REPO_ROOT
+
+ROOT = str(REPO_ROOT)
 
 
 def literal_block_after(text: str, marker: str) -> str:

@@ -12,7 +12,14 @@ from flask import Flask
 
 import klue
 from klue.exceptions import (
-    BindingError, Forbidden, KlueException, NotFound, SpecError, UnboundSecurityError, Unauthorized, ValidationError,
+    BindingError,
+    Forbidden,
+    KlueException,
+    NotFound,
+    SpecError,
+    Unauthorized,
+    UnboundSecurityError,
+    ValidationError,
 )
 from klue.security import api_keys, basic_users
 from klue.swagger import ApiPool

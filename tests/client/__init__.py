@@ -1,0 +1,1 @@
+"""Tests of the client: callers, transport, retries, breaker, credentials."""

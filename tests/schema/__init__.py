@@ -1,0 +1,1 @@
+"""Tests of the schema engine: validators, messages, models."""

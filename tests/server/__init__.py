@@ -1,0 +1,1 @@
+"""Tests of the server: parsing, validation, responses, security, docs and mock."""

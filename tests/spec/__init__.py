@@ -1,0 +1,1 @@
+"""Tests of loading specs: every version, every problem with its pointer."""
