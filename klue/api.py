@@ -99,7 +99,7 @@ class API:
         """The spec's ``info.version``."""
         return self.spec.api_version
 
-    def _branch_check(self, schema: dict) -> Callable[[Any], bool]:
+    def _branch_check(self, schema: dict[str, Any]) -> Callable[[Any], bool]:
         return self.validators.get(schema).is_valid
 
     def model_to_json(self, obj: Any) -> Any:
@@ -143,7 +143,7 @@ class API:
         if self._client is not None:
             self._client._close()
 
-    def spawn_api(self, app: Flask, decorator: Callable | None = None, **options: Any) -> list[str]:
+    def spawn_api(self, app: Flask, decorator: Callable[..., Any] | None = None, **options: Any) -> list[str]:
         """Add this API's operations to ``app`` as validated routes; ``options``:
         ``cors``, ``mock``, ``docs``, ``max_body_size``, ``security`` (see ``klue.server.spawn_api``)."""
         from .server import spawn_api

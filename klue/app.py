@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response
 
@@ -19,6 +20,9 @@ from .exceptions import KlueException
 from .naming import api_name_for
 from .pool import ApiPool
 from .wire import dump_json
+
+if TYPE_CHECKING:
+    from .api import API
 
 
 def make_app(
@@ -79,7 +83,7 @@ def log_to_stderr_if_unconfigured() -> None:
     klue_log.setLevel(logging.INFO)
 
 
-def _add_health_routes(app: Flask, apis: list) -> None:
+def _add_health_routes(app: Flask, apis: list[API]) -> None:
     taken = {rule.rule for rule in app.url_map.iter_rules()}
     versions = dump_json({api.name: api.get_version() for api in apis})
     if "/ping" not in taken:

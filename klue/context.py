@@ -92,7 +92,7 @@ def call_id_for_outgoing() -> str:
     g = _app_globals()
     if g is None:
         return new_call_id()
-    call_id = g.get("call_id")
+    call_id: str | None = g.get("call_id")
     if call_id is None:
         call_id = g.call_id = new_call_id()
     return call_id

@@ -37,7 +37,7 @@ this module, and a client-only one should not pay for a server's stack.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +55,13 @@ class KlueException(Exception):
         if status_code is not None:
             self.status_code = status_code
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only arguments defeat Exception's default pickling (and
         # copy.copy); rebuild from the attributes instead, for every subclass.
         return (_rebuild, (type(self), self.args, self.__dict__.copy()))
 
 
-def _rebuild(cls: type, args: tuple, state: dict) -> KlueException:
+def _rebuild(cls: type[KlueException], args: tuple[Any, ...], state: dict[str, Any]) -> KlueException:
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
     error.__dict__.update(state)
@@ -251,7 +251,7 @@ class UnboundOperationsError(BindingError):
 class UnboundSecurityError(BindingError):
     """``spawn_api`` found security schemes that operations require and nothing verifies."""
 
-    def __init__(self, api_name: str, needed: dict[str, Sequence[str]]) -> None:
+    def __init__(self, api_name: str, needed: Mapping[str, Sequence[str]]) -> None:
         self.schemes = {name: list(ops) for name, ops in needed.items()}
         listed = "; ".join(f"{name} (needed by {', '.join(ops)})" for name, ops in self.schemes.items())
         super().__init__(

@@ -23,7 +23,7 @@ from .spec.validation import matches_pattern
 try:  # the regular-expression parser behind `re`; renamed in Python 3.11
     import re._parser as _sre_parse  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+    import sre_parse as _sre_parse
 
 if TYPE_CHECKING:
     from .api import API
@@ -50,7 +50,7 @@ _FORMAT_SAMPLES = {
 class ExampleGenerator:
     """Deterministic example values for the schemas of one spec."""
 
-    def __init__(self, definitions: dict[str, dict], use_examples: bool = True) -> None:
+    def __init__(self, definitions: dict[str, dict[str, Any]], use_examples: bool = True) -> None:
         self.definitions = definitions
         self.use_examples = use_examples  # off when the spec's own examples are invalid
 
@@ -67,7 +67,7 @@ class ExampleGenerator:
         if "default" in schema:
             return schema["default"]
         if "allOf" in schema:
-            merged: dict = {}
+            merged: dict[str, Any] = {}
             for part in schema["allOf"]:
                 value = self.generate(part, depth)
                 if isinstance(value, dict):
@@ -79,7 +79,7 @@ class ExampleGenerator:
                 return self.generate(branches[0], depth)
         return self._by_type(schema, primary_type(schema), depth)
 
-    def _by_type(self, schema: dict, kind: str | None, depth: int) -> Any:
+    def _by_type(self, schema: dict[str, Any], kind: str | None, depth: int) -> Any:
         if kind == "object" or (kind is None and "properties" in schema):
             return self._object(schema, depth)
         if kind == "array":
@@ -93,7 +93,7 @@ class ExampleGenerator:
             return True
         return None
 
-    def _object(self, schema: dict, depth: int) -> dict:
+    def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
         required = set(schema.get("required") or ())
         return {
             prop: self.generate(sub, depth + 1)
@@ -102,7 +102,7 @@ class ExampleGenerator:
         }
 
 
-def _string(schema: dict) -> str:
+def _string(schema: dict[str, Any]) -> str:
     text = _FORMAT_SAMPLES.get(schema.get("format", ""), "string")
     pattern = schema.get("pattern")
     if pattern:
@@ -115,7 +115,7 @@ def _string(schema: dict) -> str:
     return text
 
 
-def _number(schema: dict, kind: str) -> int | float:
+def _number(schema: dict[str, Any], kind: str) -> int | float:
     low, high = schema.get("minimum"), schema.get("maximum")
     step = schema.get("multipleOf") or 1
     value: float = 1 if low is None else low

@@ -49,9 +49,9 @@ class Model(metaclass=ModelMeta):
     __slots__ = ("_Model__dict",)  # bravado-core's name: code reading it keeps working
     _klue_ancestors: frozenset[str] = frozenset()
     _klue_api_name = ""
-    _model_spec: dict = {}
+    _model_spec: dict[str, Any] = {}
     _json_reference = ""
-    _properties: dict[str, dict] = {}
+    _properties: dict[str, dict[str, Any]] = {}
     _inherits_from: list[str] = []
     _klue_field_set: frozenset[str] = frozenset()
     _klue_template: dict[str, None] = {}  # every property, None: an instance's values start as a copy
@@ -68,7 +68,7 @@ class Model(metaclass=ModelMeta):
         return model
 
     @classmethod
-    def _klue_values(cls, values: Any) -> dict:
+    def _klue_values(cls, values: Any) -> dict[str, Any]:
         """An instance's value dict: every property, None when unset, then ``values``."""
         if cls._klue_closed and not cls._klue_field_set.issuperset(values):
             extra = sorted(set(values) - cls._klue_field_set)
@@ -76,7 +76,7 @@ class Model(metaclass=ModelMeta):
         return {**cls._klue_template, **values}
 
     @classmethod
-    def _klue_decoder(cls, convert_fields: Callable[[dict], None] | None = None) -> Callable[[Any], Any]:
+    def _klue_decoder(cls, convert_fields: Callable[[dict[str, Any]], None] | None = None) -> Callable[[Any], Any]:
         """A function from a decoded JSON object to an instance (anything else
         passes through); ``convert_fields`` converts property values in place."""
         return _ModelDecoder(cls, convert_fields)
@@ -127,7 +127,7 @@ class Model(metaclass=ModelMeta):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, type(self)):
             return False
-        return bool(self._Model__dict == other._Model__dict)  # type: ignore[attr-defined]
+        return bool(self._Model__dict == other._Model__dict)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as bravado-core's
 
@@ -138,10 +138,10 @@ class Model(metaclass=ModelMeta):
     def __copy__(self) -> Any:
         return type(self)._from_dict(self._Model__dict)
 
-    def __deepcopy__(self, memo: dict) -> Any:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         return type(self)._from_dict(copy.deepcopy(self._Model__dict, memo))
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_model, (type(self), dict(self._Model__dict)))
 
     @property
@@ -149,7 +149,7 @@ class Model(metaclass=ModelMeta):
         """Names of the instance's properties that the definition does not declare."""
         return set(self._Model__dict) - self._klue_field_set
 
-    def _as_dict(self, additional_properties: bool = True, recursive: bool = True) -> dict:
+    def _as_dict(self, additional_properties: bool = True, recursive: bool = True) -> dict[str, Any]:
         """The property values as a dict; nested models (and lists of them) as
         dicts too unless ``recursive`` is false."""
         out = {}
@@ -177,7 +177,7 @@ class _ModelDecoder:
 
     __slots__ = ("convert_fields", "model")
 
-    def __init__(self, model: type[Model], convert_fields: Callable[[dict], None] | None) -> None:
+    def __init__(self, model: type[Model], convert_fields: Callable[[dict[str, Any]], None] | None) -> None:
         self.model = model
         self.convert_fields = convert_fields
 
@@ -211,7 +211,7 @@ def build_model_classes(definitions: dict[str, Any], api_name: str = "") -> dict
     }
 
 
-def _model_class(name: str, schema: dict, definitions: dict[str, Any], api_name: str) -> type:
+def _model_class(name: str, schema: dict[str, Any], definitions: dict[str, Any], api_name: str) -> type:
     properties = collapsed_properties(schema, definitions)
     cls = ModelMeta(
         name,
@@ -283,7 +283,9 @@ def _ref_name(schema: Any) -> str | None:
     return None
 
 
-def collapsed_properties(schema: Any, definitions: dict[str, Any], _seen: frozenset = frozenset()) -> dict[str, dict]:
+def collapsed_properties(
+    schema: Any, definitions: dict[str, Any], _seen: frozenset[str] = frozenset()
+) -> dict[str, dict[str, Any]]:
     """Properties of an object schema, those inherited through ``allOf`` (and refs) included."""
     name = _ref_name(schema)
     if name is not None:
@@ -292,14 +294,14 @@ def collapsed_properties(schema: Any, definitions: dict[str, Any], _seen: frozen
         return collapsed_properties(definitions.get(name, {}), definitions, _seen | {name})
     if not isinstance(schema, dict):
         return {}
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
     for part in schema.get("allOf", ()):
         found.update(collapsed_properties(part, definitions, _seen))
     found.update(schema.get("properties") or {})
     return found
 
 
-def _parents(schema: dict) -> list[str]:
+def _parents(schema: dict[str, Any]) -> list[str]:
     return [name for part in schema.get("allOf", ()) if (name := _ref_name(part)) is not None]
 
 
@@ -335,7 +337,7 @@ def _reduce_model_class(cls: ModelMeta) -> Any:
     return (_model_class_of, (cls._klue_api_name, cls.__name__))  # type: ignore[attr-defined]
 
 
-def _rebuild_model(cls: type[Model], values: dict) -> Model:
+def _rebuild_model(cls: type[Model], values: dict[str, Any]) -> Model:
     return cls._from_dict(values)  # type: ignore[no-any-return]
 
 

@@ -24,7 +24,7 @@ class _ApiPoolType(type):
     def __getattr__(cls, name: str) -> API:
         if name.startswith("__"):
             raise AttributeError(name)
-        apis = type.__getattribute__(cls, "_apis")
+        apis: dict[str, API] = type.__getattribute__(cls, "_apis")
         try:
             return apis[name]
         except KeyError:
@@ -47,7 +47,7 @@ class ApiPool(metaclass=_ApiPoolType):
         name: str,
         yaml_path: str | None = None,
         yaml_str: str | None = None,
-        spec_dict: dict | None = None,
+        spec_dict: dict[str, Any] | None = None,
         timeout: float | None = None,
         error_callback: Callable[[Exception], Any] | None = None,
         formats: Iterable[Any] | None = None,
@@ -129,7 +129,7 @@ class ApiPool(metaclass=_ApiPoolType):
         Definitions must be equal (``x-model`` tags aside); otherwise
         ``MergeApisException`` names the model and both APIs, and nothing changes.
         """
-        owners: dict[str, tuple[API, dict]] = {}
+        owners: dict[str, tuple[API, dict[str, Any]]] = {}
         shares: list[tuple[API, str, type]] = []
         for api in cls._apis.values():
             for model_name in api.model:

@@ -62,7 +62,7 @@ def jwt_bearer(
     if (key is None) == (jwks_url is None):
         raise ValueError("jwt_bearer needs exactly one of key or jwks_url")
     jwks = jwt.PyJWKClient(jwks_url, timeout=jwks_timeout) if jwks_url is not None else None
-    options = {"require": list(require)}
+    options: Any = {"require": list(require)}  # jwt.types.Options since PyJWT 2.10, a plain dict before
     unreachable = getattr(jwt, "PyJWKClientConnectionError", ())  # PyJWT 2.10+ tells a key server down apart
     audiences = [audience] if isinstance(audience, str) else (list(audience) if audience is not None else None)
 

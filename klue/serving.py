@@ -142,9 +142,9 @@ def build_in_child(factory: AppFactory, report: Callable[[BaseException], str]) 
         os._exit(status)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
-        message = pipe.read().decode("utf-8", "replace")
+        text = pipe.read().decode("utf-8", "replace")
     _, status = os.waitpid(pid, 0)
-    return None if os.waitstatus_to_exitcode(status) == 0 else (message or "the app could not be built")
+    return None if os.waitstatus_to_exitcode(status) == 0 else (text or "the app could not be built")
 
 
 def can_fork() -> bool:

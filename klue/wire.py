@@ -63,10 +63,11 @@ def _c_encoder() -> Callable[[Any, int], Any] | None:
     """json's C encoder, built once. ``JSONEncoder.encode`` builds one per call
     (with a dict to detect cycles): that was most of the cost of a small body.
     Without that dict a cyclic value ends in RecursionError."""
-    make = json.encoder.c_make_encoder
-    if make is None or json.encoder.c_encode_basestring is None:  # pragma: no cover - CPython has both
+    encoder: Any = json.encoder  # typeshed does not declare its C accelerators
+    make: Callable[..., Callable[[Any, int], Any]] | None = encoder.c_make_encoder
+    if make is None or encoder.c_encode_basestring is None:  # pragma: no cover - CPython has both
         return None
-    return make(None, _ENCODER.default, json.encoder.c_encode_basestring, None, ":", ",", False, False, False)
+    return make(None, _ENCODER.default, encoder.c_encode_basestring, None, ":", ",", False, False, False)
 
 
 _C_ENCODE = _c_encoder()

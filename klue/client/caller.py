@@ -69,6 +69,7 @@ class _ParameterEncoder:
                 (f"{param.name}[{k}]" if deep else k): ([_text(i) for i in v] if isinstance(v, list) else _text(v))
                 for k, v in data.items()
             }
+        texts: str | list[str]
         if isinstance(data, list):
             texts = [_text(v) for v in data]
             if self.separator is not None:
@@ -79,9 +80,9 @@ class _ParameterEncoder:
                         f"an item contains the separator "
                         f"{self.separator!r} of collectionFormat {param.collection_format}",
                     )
-                texts = self.separator.join(texts)  # type: ignore[assignment]
+                texts = self.separator.join(texts)
         else:
-            texts = _text(data)  # type: ignore[assignment]
+            texts = _text(data)
         if param.location == PATH and texts in ("", ".", ".."):
             raise ValidationError.for_field(PATH, param.name, f"{texts!r} would change the URL's path")
         if param.location == HEADER:
@@ -180,7 +181,7 @@ class OperationCaller:
         options = {k: kwargs.pop(k) for k in CALL_OPTIONS if k in kwargs and k not in self.encoders}
         return Call(self, self.prepare(args, kwargs), options)
 
-    def prepare(self, args: tuple, kwargs: dict[str, Any]) -> PreparedRequest:
+    def prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> PreparedRequest:
         errors: list[FieldError] = []
         body = self._body(args, errors)
         unknown = sorted(set(kwargs) - set(self.encoders))
@@ -204,7 +205,7 @@ class OperationCaller:
             raise ArgumentError(f"{self.op.label}: " + "; ".join(map(str, errors)), errors=errors)
         return prepared
 
-    def _body(self, args: tuple, errors: list[FieldError]) -> bytes | None:
+    def _body(self, args: tuple[Any, ...], errors: list[FieldError]) -> bytes | None:
         expected = 1 if self.body is not None else 0
         if len(args) > expected:
             what = "its body as the only positional argument" if expected else "no positional argument"
@@ -289,7 +290,7 @@ class OperationCaller:
         )
 
     @staticmethod
-    def _success(response: requests.Response, decoder: _ResponseDecoder | None, where: dict) -> Any:
+    def _success(response: requests.Response, decoder: _ResponseDecoder | None, where: dict[str, Any]) -> Any:
         if where["method"] == "HEAD" or response.status_code in (204, 205):
             return None  # no body, whatever the headers say
         if not response.content and (decoder is None or decoder.validate is None):
@@ -429,7 +430,7 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _setting(settings: dict[str, Any], name: str, client: ApiClient) -> float:
-    value = settings.get(name)
+    value: float | None = settings.get(name)
     if value is not None:
         return value
     return client._api.timeout if client._api.timeout is not None else DEFAULT_TIMEOUT

@@ -145,6 +145,7 @@ class ClientCredentials:
         return self._read_token(status, body, where)
 
     def _read_token(self, status: int, body: bytes, where: str) -> tuple[str, float]:
+        answer: Any  # JSON
         try:
             answer = json.loads(body) if body else None
         except ValueError:
@@ -222,6 +223,7 @@ def _shape_problem(scheme: SecurityScheme, value: Any) -> str | None:
 
 def _value_problem(scheme: SecurityScheme, value: Any) -> str | None:
     """What is wrong with a plain value for ``scheme`` (never quoting it)."""
+    texts: tuple[str, ...]
     if scheme.kind == BASIC:
         if not (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value)):
             return "basic needs a (username, password) tuple of strings"

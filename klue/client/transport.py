@@ -199,7 +199,7 @@ class Transport:
 
     def _failure(self, error: requests.RequestException, method: str, url: str, attempts: int) -> Exception:
         tries = f"after {attempts} attempt{'s' if attempts > 1 else ''}"
-        where = dict(method=method, url=url, attempts=attempts)
+        where: dict[str, Any] = dict(method=method, url=url, attempts=attempts)
         if isinstance(error, requests.Timeout):
             phase = "connecting" if isinstance(error, requests.ConnectTimeout) else "waiting for the response"
             return CallTimeout(f"{method} {url}: timed out {phase} {tries}", **where)
@@ -270,7 +270,8 @@ def _reader(raw: Any) -> Callable[[int], bytes]:
     """One socket read at a time, decompressed (urllib3), or a local app's bytes."""
     if isinstance(raw, urllib3.HTTPResponse):
         return functools.partial(raw.read1, decode_content=True)
-    return raw.read
+    read: Callable[[int], bytes] = raw.read
+    return read
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):

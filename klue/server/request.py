@@ -112,7 +112,9 @@ _SCALAR_PARSERS: dict[str | None, Callable[[str], Any]] = {
 }
 
 
-def text_parser(schema: dict, collection_format: str, definitions: dict[str, dict]) -> Callable[[Any], Any]:
+def text_parser(
+    schema: dict[str, Any], collection_format: str, definitions: dict[str, dict[str, Any]]
+) -> Callable[[Any], Any]:
     """A function from a parameter's raw text (list of strings, or dict of them
     for object styles) to its typed value, before validation."""
     schema = resolve(schema, definitions)
@@ -135,7 +137,7 @@ def text_parser(schema: dict, collection_format: str, definitions: dict[str, dic
         else:
             separator = _SEPARATORS.get(collection_format, ",")
 
-            def split(texts):
+            def split(texts: list[str]) -> list[str]:
                 return _single(texts).split(separator) if texts[0] else []
 
         if item_parser is None:
@@ -160,10 +162,10 @@ def _single(texts: list[str]) -> str:
     return texts[0]
 
 
-Source = Callable[["Request", dict], Any]
+Source = Callable[["Request", dict[str, Any]], Any]
 
 
-def _source(param: Parameter, schema: dict) -> Source:
+def _source(param: Parameter, schema: dict[str, Any]) -> Source:
     """Where a parameter's raw text comes from in a request."""
     name = param.name
     if param.collection_format == "deepObject":  # ?filter[kind]=cat&filter[max]=3
@@ -270,7 +272,7 @@ class RequestParser:
             self.body_validate = api.validators.get(op.body.schema, fill_defaults=True, direction=REQUEST).validate
             self.body_decode = api.codec.decoder(op.body.schema)
 
-    def parse(self, request: Request, path_args: dict) -> tuple[tuple, dict]:
+    def parse(self, request: Request, path_args: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         errors: list[FieldError] = []
         kwargs: dict[str, Any] = {}
         if self.form_types:
@@ -288,7 +290,7 @@ class RequestParser:
                 kwargs[reader.arg_name] = self._read_file(request, reader)
             except ValidationError as e:
                 errors.extend(e.errors)
-        args: tuple = ()
+        args: tuple[Any, ...] = ()
         if self.body is not None:
             try:
                 args = (self._read_body(request),)

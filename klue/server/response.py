@@ -61,7 +61,7 @@ class _Declared:
 
     __slots__ = ("encode", "has_schema", "validate")
 
-    def __init__(self, schema: dict | None, api: API) -> None:
+    def __init__(self, schema: dict[str, Any] | None, api: API) -> None:
         self.has_schema = schema is not None
         self.encode = api.codec.encoder(schema, RESPONSE)
         self.validate = api.validators.get(schema, direction=RESPONSE).validate if schema is not None else None
@@ -128,7 +128,7 @@ def without_body(response: WerkzeugResponse) -> None:
         response.headers.pop(name, None)
 
 
-def _unpack(result: tuple, default_status: int) -> tuple[Any, int, Any]:
+def _unpack(result: tuple[Any, ...], default_status: int) -> tuple[Any, int, Any]:
     """Flask's tuple forms: (body, status), (body, headers), (body, status, headers)."""
     if len(result) == 3:
         body, status, headers = result

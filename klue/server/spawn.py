@@ -43,7 +43,7 @@ def flask_rule(base_path: str, path: str) -> tuple[str, dict[str, str]]:
     """``/pets/{pet-id}`` -> (``/pets/<p0>``, {"p0": "pet-id"}): spec names need not be identifiers."""
     names: dict[str, str] = {}
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         var = f"p{len(names)}"
         names[var] = match.group(1)
         return f"<{var}>"
@@ -176,7 +176,8 @@ class AppState:
 
 
 def app_state(app: Flask) -> AppState:
-    return app.extensions.setdefault("klue", AppState())
+    state: AppState = app.extensions.setdefault("klue", AppState())
+    return state
 
 
 def _install_error_handlers(app: Flask, state: AppState) -> None:
@@ -224,7 +225,7 @@ def spawn_api(
     app: Flask,
     decorator: Handler | None = None,
     *,
-    cors: bool | dict = False,
+    cors: bool | dict[str, Any] = False,
     mock: str | None = None,
     docs: bool = True,
     max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
@@ -298,7 +299,7 @@ def _operation_security(api: API, op: Operation, verifiers: VerifierBinder, mock
     return compile_security(op, schemes, mock_verifier if mocked else bound_verifier, realm=api.name)
 
 
-def _enable_cors(app: Flask, base_path: str, options: bool | dict) -> None:
+def _enable_cors(app: Flask, base_path: str, options: bool | dict[str, Any]) -> None:
     try:
         from flask_cors import CORS
     except ImportError:  # pragma: no cover - depends on the extra being installed
@@ -309,7 +310,7 @@ def _enable_cors(app: Flask, base_path: str, options: bool | dict) -> None:
 _REGEX_CHARS = set("*\\[]?$^()")  # flask-cors reads an origin holding one as a pattern
 
 
-def cors_settings(options: bool | dict) -> dict:
+def cors_settings(options: bool | dict[str, Any]) -> dict[str, Any]:
     """flask-cors settings for ``cors=``: ``True`` is any origin, without
     credentials (``Access-Control-Allow-Origin: *``, never a reflected
     ``Origin``, ``null`` included). Credentials need a list of origins."""

@@ -14,7 +14,7 @@ from .interface import Body, Operation, Parameter, ResponseSpec, Spec
 from .loader import gc_paused, load_document
 
 
-def _version_module(doc: dict) -> Any:
+def _version_module(doc: dict[str, Any]) -> Any:
     if "swagger" in doc:
         return swagger2
     if "openapi" in doc:
@@ -22,18 +22,20 @@ def _version_module(doc: dict) -> Any:
     return None
 
 
-def _schema_section(doc: dict) -> tuple[str, ...]:
+def _schema_section(doc: dict[str, Any]) -> tuple[str, ...]:
     module = _version_module(doc)
     return module.schema_section(doc) if module else ("definitions",)
 
 
-def load_spec(*, yaml_path: str | None = None, yaml_str: str | None = None, spec_dict: dict | None = None) -> Spec:
+def load_spec(
+    *, yaml_path: str | None = None, yaml_str: str | None = None, spec_dict: dict[str, Any] | None = None
+) -> Spec:
     """Load one spec from exactly one source; raises ``SpecError`` listing every problem."""
     with gc_paused():
         return _load_spec(yaml_path, yaml_str, spec_dict)
 
 
-def _load_spec(yaml_path: str | None, yaml_str: str | None, spec_dict: dict | None) -> Spec:
+def _load_spec(yaml_path: str | None, yaml_str: str | None, spec_dict: dict[str, Any] | None) -> Spec:
     doc, source, problems = load_document(
         yaml_path=yaml_path, yaml_str=yaml_str, spec_dict=spec_dict, schema_section=_schema_section
     )
@@ -42,7 +44,8 @@ def _load_spec(yaml_path: str | None, yaml_str: str | None, spec_dict: dict | No
         if problems:
             raise SpecError(problems)
         raise SpecError.single(source, "", "not a spec: no 'swagger: \"2.0\"' or 'openapi: 3.x' key at the top")
-    return module.build_spec(doc, source, problems)
+    spec: Spec = module.build_spec(doc, source, problems)
+    return spec
 
 
 __all__ = ["Body", "Operation", "Parameter", "ResponseSpec", "Spec", "gc_paused", "load_spec"]

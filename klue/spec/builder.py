@@ -28,7 +28,7 @@ class SpecBuilder:
 
     dialect: Dialect
 
-    def __init__(self, doc: dict, source: str, problems: list[SpecProblem] | None = None) -> None:
+    def __init__(self, doc: dict[str, Any], source: str, problems: list[SpecProblem] | None = None) -> None:
         self.doc = doc
         self.source = source
         self.problems: list[SpecProblem] = list(problems or ())
@@ -57,7 +57,7 @@ class SpecBuilder:
             return ""
         return base
 
-    def mapping(self, value: Any, pointer: str, required: bool = False) -> dict:
+    def mapping(self, value: Any, pointer: str, required: bool = False) -> dict[str, Any]:
         if value is None and not required:
             return {}
         if not isinstance(value, dict):
@@ -83,7 +83,7 @@ class SpecBuilder:
 
     # -- named schemas -----------------------------------------------------------------
 
-    def definitions(self, raw: Any, pointer: str) -> dict[str, dict]:
+    def definitions(self, raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
         defs = {
             name: self.schemas.normalize(schema, pointer_join(pointer, name))
             for name, schema in self.mapping(raw, pointer).items()
@@ -91,7 +91,7 @@ class SpecBuilder:
         self._check_aliases(defs, pointer)
         return defs
 
-    def _check_aliases(self, definitions: dict[str, dict], pointer: str) -> None:
+    def _check_aliases(self, definitions: dict[str, dict[str, Any]], pointer: str) -> None:
         """``A: {$ref: B}``, ``B: {$ref: A}`` describes no value at all."""
         for name in definitions:
             seen, current = [name], definitions[name]
@@ -158,13 +158,13 @@ class SpecBuilder:
                 operations.append(op)
         return operations
 
-    def _operation_security(self, op: Operation, raw: dict) -> list[Requirement]:
+    def _operation_security(self, op: Operation, raw: dict[str, Any]) -> list[Requirement]:
         """The operation's own ``security`` replaces the top-level one; ``[]`` makes it public."""
         if "security" not in raw:
             return list(self.global_security)
         return self.security.read_requirements(raw["security"], pointer_join(op.pointer, "security"), op.label)
 
-    def operation(self, op: Operation, raw: dict, item: dict, item_pointer: str) -> None:
+    def operation(self, op: Operation, raw: dict[str, Any], item: dict[str, Any], item_pointer: str) -> None:
         """Fill in ``op``'s parameters, body, media types and responses."""
         raise NotImplementedError
 
@@ -186,7 +186,7 @@ class SpecBuilder:
             self.problem(pointer_join(pointer, "operationId"), "operationId must be a string", op.label)
         return op
 
-    def _bindings(self, raw: dict, pointer: str) -> Bindings:
+    def _bindings(self, raw: dict[str, Any], pointer: str) -> Bindings:
         b = Bindings(
             server=raw.get("x-bind-server"),
             client=raw.get("x-bind-client"),
@@ -208,9 +208,9 @@ class SpecBuilder:
 
     def merged_parameters(
         self, op: Operation, *sources: tuple[str, Any], locations: tuple[str, ...]
-    ) -> list[tuple[dict, str]]:
+    ) -> list[tuple[dict[str, Any], str]]:
         """Path-level then operation-level parameters (the latter win), each with its pointer."""
-        merged: dict[tuple[str, str], tuple[dict, str]] = {}
+        merged: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
         for base, params in sources:
             if not isinstance(params, list):
                 self.problem(base, "parameters must be a list", op.label)
@@ -232,7 +232,7 @@ class SpecBuilder:
                 merged[(param["name"], param["in"])] = (param, at)
         return list(merged.values())
 
-    def check_default(self, default: Any, schema: dict, pointer: str, op: Operation) -> None:
+    def check_default(self, default: Any, schema: dict[str, Any], pointer: str, op: Operation) -> None:
         reason = default_problems(default, schema)
         if reason:
             self.problem(

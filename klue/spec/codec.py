@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
-from ..models import is_model
+from ..models import Model, is_model
 from .formats import FormatRegistry
 from .loader import unescape_pointer_token
 from .schema import primary_type
@@ -23,11 +23,11 @@ from .validation import REQUEST, RESPONSE, has_flag
 
 Convert = Callable[[Any], Any]
 #: A schema -> its compiled check (``is_valid``), to pick a oneOf/anyOf branch.
-BranchCheck = Callable[[dict], Callable[[Any], bool]]
+BranchCheck = Callable[[dict[str, Any]], Callable[[Any], bool]]
 DEFINITIONS_REF = "#/definitions/"
 
 
-def ref_name(schema: dict) -> str | None:
+def ref_name(schema: dict[str, Any]) -> str | None:
     """``{"$ref": "#/definitions/Pet"}`` -> ``Pet`` (pointer escapes undone)."""
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF):
@@ -39,7 +39,11 @@ class Codec:
     """Builds and caches the decoder and encoder of each schema of one API."""
 
     def __init__(
-        self, definitions: dict[str, dict], models: dict[str, type], formats: FormatRegistry, branch_check: BranchCheck
+        self,
+        definitions: dict[str, dict[str, Any]],
+        models: dict[str, type],
+        formats: FormatRegistry,
+        branch_check: BranchCheck,
     ) -> None:
         self.definitions = definitions
         self.models = models
@@ -56,7 +60,7 @@ class Codec:
 
     # -- JSON -> Python -------------------------------------------------------------
 
-    def decoder(self, schema: dict | None) -> Convert | None:
+    def decoder(self, schema: dict[str, Any] | None) -> Convert | None:
         if not schema:
             return None
         name = ref_name(schema)
@@ -77,19 +81,19 @@ class Codec:
             return polymorphic
         return self._model_decoder(name, schema)
 
-    def _model_decoder(self, name: str, schema: dict) -> Convert | None:
+    def _model_decoder(self, name: str, schema: dict[str, Any]) -> Convert | None:
         """The definition's model class, its fields converted; a dict converter without one."""
         model = self.models.get(name)
         if model is None:
             return self._object_decoder(schema) if self._is_object(schema) else self.decoder(schema)
         # Every model class is a KlueModel (build_model_classes; ApiPool.merge shares them).
-        return model._klue_decoder(self._fields_converter(schema))
+        return cast("type[Model]", model)._klue_decoder(self._fields_converter(schema))
 
     @staticmethod
-    def _is_object(schema: dict) -> bool:
+    def _is_object(schema: dict[str, Any]) -> bool:
         return "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict)
 
-    def _object_decoder(self, schema: dict) -> Convert | None:
+    def _object_decoder(self, schema: dict[str, Any]) -> Convert | None:
         convert_fields = self._fields_converter(schema)
         if convert_fields is None:
             return None
@@ -103,7 +107,7 @@ class Codec:
 
         return decode_object
 
-    def _fields_converter(self, schema: dict) -> Callable[[dict], None] | None:
+    def _fields_converter(self, schema: dict[str, Any]) -> Callable[[dict[str, Any]], None] | None:
         """A function decoding an object's property values in place; None when none needs it."""
         properties = self.collect_properties(schema)
         per_prop = tuple((k, d) for k, d in ((k, self.decoder(s)) for k, s in properties.items()) if d is not None)
@@ -113,7 +117,7 @@ class Codec:
             return None
         known = frozenset(properties)
 
-        def convert_fields(fields: dict) -> None:
+        def convert_fields(fields: dict[str, Any]) -> None:
             for key, convert in per_prop:
                 item = fields.get(key)
                 if item is not None:
@@ -128,7 +132,7 @@ class Codec:
 
     # -- Python -> JSON -------------------------------------------------------------
 
-    def encoder(self, schema: dict | None, direction: str | None = None) -> Convert:
+    def encoder(self, schema: dict[str, Any] | None, direction: str | None = None) -> Convert:
         """Unlike decoders, an encoder is never None: any Python value needs a JSON form.
 
         For responses, writeOnly properties are left out (a password never
@@ -140,7 +144,7 @@ class Codec:
         if name is not None:
             cache = self._encoders.setdefault(direction, {})
 
-            def build(n):
+            def build(n: str) -> Convert:
                 return self.encoder(self.definitions.get(n, {}), direction)
 
             return self._by_ref(name, cache, build, f"encode-{direction}") or to_json
@@ -156,7 +160,7 @@ class Codec:
             return _integer_to_json if primary_type(schema) == "integer" else to_json
         return lambda value: to_json(to_wire(value)) if value is not None else None
 
-    def _object_encoder(self, schema: dict, direction: str | None) -> Convert:
+    def _object_encoder(self, schema: dict[str, Any], direction: str | None) -> Convert:
         properties = self.collect_properties(schema)
         flag = {REQUEST: "readOnly", RESPONSE: "writeOnly"}.get(direction or "")
         left_out = frozenset(k for k, s in properties.items() if flag and has_flag(s, flag))
@@ -170,6 +174,7 @@ class Codec:
         extra = self.encoder(extra_schema, direction) if isinstance(extra_schema, dict) else None
 
         def encode_object(value: Any) -> Any:
+            items: Iterable[tuple[Any, Any]]
             if is_model(value):
                 # A model holds None for every unset property: unset and null look
                 # alike, so None is left out unless the property is required.
@@ -192,7 +197,7 @@ class Codec:
 
         return encode_object
 
-    def collect_required(self, schema: dict, _seen: frozenset = frozenset()) -> set[str]:
+    def collect_required(self, schema: dict[str, Any], _seen: frozenset[str] = frozenset()) -> set[str]:
         """Required property names of an object schema, through ``allOf`` and refs."""
         name = ref_name(schema)
         if name is not None:
@@ -204,20 +209,24 @@ class Codec:
 
     # -- shared --------------------------------------------------------------------
 
-    def collect_properties(self, schema: dict, _seen: frozenset = frozenset()) -> dict[str, dict]:
+    def collect_properties(
+        self, schema: dict[str, Any], _seen: frozenset[str] = frozenset()
+    ) -> dict[str, dict[str, Any]]:
         """Properties of an object schema, those inherited through ``allOf`` included."""
         name = ref_name(schema)
         if name is not None:
             if name in _seen:
                 return {}
             return self.collect_properties(self.definitions.get(name, {}), _seen | {name})
-        props: dict[str, dict] = {}
+        props: dict[str, dict[str, Any]] = {}
         for part in schema.get("allOf", ()):
             props.update(self.collect_properties(part, _seen))
         props.update(schema.get("properties") or {})
         return props
 
-    def _by_ref(self, name: str, cache: dict, build: Callable[[str], Convert | None], kind: str) -> Convert | None:
+    def _by_ref(
+        self, name: str, cache: dict[str, Convert | None], build: Callable[[str], Convert | None], kind: str
+    ) -> Convert | None:
         if name in cache:
             return cache[name]
         if (kind, name) in self._building:
@@ -230,7 +239,7 @@ class Codec:
             self._building.discard((kind, name))
         return cache[name]
 
-    def _swagger2_discriminated(self, name: str, schema: dict) -> Convert | None:
+    def _swagger2_discriminated(self, name: str, schema: dict[str, Any]) -> Convert | None:
         """Swagger 2.0 polymorphism: ``Pet: {discriminator: petType}`` decodes
         ``{"petType": "Dog", ...}`` as the definition ``Dog`` (which extends Pet)."""
         prop = schema.get("discriminator")
@@ -247,7 +256,7 @@ class Codec:
 
         return decode_polymorphic
 
-    def _discriminated(self, schema: dict, build: Callable[[dict], Any]) -> Convert | None:
+    def _discriminated(self, schema: dict[str, Any], build: Callable[[dict[str, Any]], Any]) -> Convert | None:
         """OpenAPI 3: pick the ``oneOf``/``anyOf`` branch that the discriminator names."""
         disc = schema.get("discriminator")
         if not isinstance(disc, dict) or not isinstance(disc.get("propertyName"), str):
@@ -268,7 +277,7 @@ class Codec:
 
         return convert_discriminated
 
-    def _union_encoder(self, schema: dict, direction: str | None) -> Convert:
+    def _union_encoder(self, schema: dict[str, Any], direction: str | None) -> Convert:
         """A model goes through the branch named after its class; a dict through
         the one its discriminator names; anything else as it is."""
         branches = [s for s in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if s.get("type") != "null"]
@@ -284,13 +293,13 @@ class Codec:
 
         return encode_union
 
-    def _union(self, schema: dict, build: Callable[[dict], Any]) -> Convert | None:
+    def _union(self, schema: dict[str, Any], build: Callable[[dict[str, Any]], Any]) -> Convert | None:
         discriminated = self._discriminated(schema, build)
         if discriminated is not None:
             return _skip_none(discriminated)
         return self._matching_branch(schema, build)
 
-    def _matching_branch(self, schema: dict, build: Callable[[dict], Any]) -> Convert | None:
+    def _matching_branch(self, schema: dict[str, Any], build: Callable[[dict[str, Any]], Any]) -> Convert | None:
         """Convert with the first ``oneOf``/``anyOf`` branch the value validates against."""
         branches = [s for s in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if s.get("type") != "null"]
         converters = [(s, build(s)) for s in branches]

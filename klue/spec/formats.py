@@ -53,7 +53,7 @@ def parse_date_time(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-def _parses(parse: Callable[[str], Any], pattern: re.Pattern) -> Check:
+def _parses(parse: Callable[[str], Any], pattern: re.Pattern[str]) -> Check:
     def check(value: str) -> bool:
         if not pattern.match(value):
             return False
@@ -111,14 +111,14 @@ def _is_hostname(value: str) -> bool:
     return len(value) <= 253 and all(len(label) <= 63 and _HOST_LABEL.match(label) for label in value.split("."))
 
 
-def _matches_short(pattern: re.Pattern, longest: int) -> Check:
+def _matches_short(pattern: re.Pattern[str], longest: int) -> Check:
     def check(value: str) -> bool:
         return len(value) <= longest and pattern.match(value) is not None
 
     return check
 
 
-def _matches(pattern: re.Pattern) -> Check:
+def _matches(pattern: re.Pattern[str]) -> Check:
     def check(value: str) -> bool:
         return pattern.match(value) is not None
 

@@ -42,7 +42,7 @@ class Parameter:
 
     name: str
     location: str
-    schema: dict
+    schema: dict[str, Any]
     required: bool = False
     default: Any = MISSING
     #: How the value travels: an array in one string (csv, ssv, tsv, pipes),
@@ -66,7 +66,7 @@ class Body:
     """The JSON request body: passed to handlers as the first positional argument."""
 
     name: str
-    schema: dict
+    schema: dict[str, Any]
     required: bool = False
     media_types: tuple[str, ...] = (JSON_MEDIA_TYPE,)
     pointer: str = ""
@@ -79,7 +79,7 @@ class ResponseSpec:
     """One declared response; ``schema`` is None when it declares no body."""
 
     status: str  # "200", "default"
-    schema: dict | None
+    schema: dict[str, Any] | None
     description: str = ""
     #: Example bodies by media type, as the spec gives them.
     examples: dict[str, Any] = field(default_factory=dict)
@@ -190,12 +190,12 @@ class Spec:
 
     source: str
     version: str  # "2.0", "3.0.3", "3.1.0"
-    document: dict  # the bundled document, as served at swagger.json
-    info: dict
+    document: dict[str, Any]  # the bundled document, as served at swagger.json
+    info: dict[str, Any]
     base_path: str  # "" or "/api": always without trailing slash
     host: str | None
     schemes: tuple[str, ...]
-    definitions: dict[str, dict]  # normalised schemas by model name
+    definitions: dict[str, dict[str, Any]]  # normalised schemas by model name
     operations: list[Operation]
     #: Model name -> dotted path of its ``x-persist`` class.
     persisted_models: dict[str, str] = field(default_factory=dict)

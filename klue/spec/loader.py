@@ -64,17 +64,17 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-class _SpecYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _SpecYamlLoader(_BaseLoader):  # type: ignore[misc]
     """Safe loader that leaves timestamps as strings (JSON has no dates) and
     refuses duplicate keys, which YAML otherwise resolves silently, last one wins."""
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             # Scalar keys as written ('200' and 200 collide once keys are strings);
             # '<<' merges may override on purpose.
             keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE]
             if len(keys) != len(set(keys)):
-                seen: set = set()
+                seen: set[str] = set()
                 for key_node, _ in node.value:
                     if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
                         if key_node.value in seen:
@@ -85,7 +85,8 @@ class _SpecYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                                 key_node.start_mark,
                             )
                         seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 _SpecYamlLoader.yaml_implicit_resolvers = {
@@ -98,10 +99,10 @@ class _DuplicateKey(ValueError):
     pass
 
 
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        seen: set = set()
+        seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
                 raise _DuplicateKey(f"found duplicate key {key!r}")
@@ -244,7 +245,7 @@ class Bundler:
     else is inlined.
     """
 
-    def __init__(self, root: dict, source: str, schema_section: tuple[str, ...]) -> None:
+    def __init__(self, root: dict[str, Any], source: str, schema_section: tuple[str, ...]) -> None:
         self.root = root
         self.source = source
         self.base_dir = os.path.dirname(os.path.abspath(source)) if os.path.exists(source) else os.getcwd()
@@ -254,14 +255,14 @@ class Bundler:
         self._named: dict[tuple[str, str], str] = {}  # (file, fragment) -> local name
         self._inlining: set[tuple[str, str]] = set()
 
-    def bundle(self) -> dict:
+    def bundle(self) -> dict[str, Any]:
         """Rewrite the root in place and return it; broken refs are left in
         ``self.problems`` so they are reported with the version's own checks."""
         self._section()  # make sure refs to it can be added
         self._walk(self.root, None, "")
         return self.root
 
-    def _section(self) -> dict:
+    def _section(self) -> dict[str, Any]:
         node = self.root
         for key in self.schema_section:
             node = node.setdefault(key, {})
@@ -285,8 +286,9 @@ class Bundler:
                 if isinstance(value, (dict, list)):
                     self._walk(value, file, pointer_join(pointer, i))
 
-    def _rewrite(self, ref: str, file: str | None, pointer: str) -> dict | None:
+    def _rewrite(self, ref: str, file: str | None, pointer: str) -> dict[str, Any] | None:
         """Check ``ref`` and return what should replace its holder, or None to keep it."""
+        target_file: str | None
         target_file, _, fragment = ref.partition("#")
         where = pointer_join(pointer, "$ref")
         if not target_file:
@@ -309,7 +311,7 @@ class Bundler:
             return None  # a valid local ref in the root: nothing to rewrite
         return self._import(target_file, fragment, target)
 
-    def _import(self, target_file: str, fragment: str, target: Any) -> dict:
+    def _import(self, target_file: str, fragment: str, target: Any) -> dict[str, Any]:
         key = (target_file, fragment)
         if key in self._named:
             return {"$ref": self._local_ref(self._named[key])}
@@ -362,9 +364,9 @@ def load_document(
     *,
     yaml_path: str | None = None,
     yaml_str: str | None = None,
-    spec_dict: dict | None = None,
-    schema_section: Callable[[dict], tuple[str, ...]],
-) -> tuple[dict, str, list[SpecProblem]]:
+    spec_dict: dict[str, Any] | None = None,
+    schema_section: Callable[[dict[str, Any]], tuple[str, ...]],
+) -> tuple[dict[str, Any], str, list[SpecProblem]]:
     """Load exactly one of the three sources; return (bundled document, source name, ref problems)."""
     given = [x for x in (yaml_path, yaml_str, spec_dict) if x is not None]
     if len(given) != 1:

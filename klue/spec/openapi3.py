@@ -45,7 +45,7 @@ _DEFAULT_STYLE = {QUERY: "form", COOKIE: "form", PATH: "simple", HEADER: "simple
 _ARRAY_STYLES = {"simple": "csv", "spaceDelimited": "ssv", "pipeDelimited": "pipes"}
 
 
-def schema_section(_doc: dict) -> tuple[str, ...]:
+def schema_section(_doc: dict[str, Any]) -> tuple[str, ...]:
     return ("components", "schemas")
 
 
@@ -54,7 +54,7 @@ class OpenAPI3Builder(SpecBuilder):
 
     dialect = OPENAPI30
 
-    def __init__(self, doc: dict, source: str, problems: list[SpecProblem] | None = None) -> None:
+    def __init__(self, doc: dict[str, Any], source: str, problems: list[SpecProblem] | None = None) -> None:
         version = str(doc.get("openapi"))
         match = _VERSION.match(version)
         if not match:
@@ -101,7 +101,7 @@ class OpenAPI3Builder(SpecBuilder):
         servers = self.doc.get("servers")
         if not servers:
             return None, (), ""
-        server = servers[0] if isinstance(servers, list) else None
+        server: Any = servers[0] if isinstance(servers, list) else None  # a dict when url is a str
         url = server.get("url") if isinstance(server, dict) else None
         if not isinstance(url, str):
             self.problem("/servers/0/url", "a server needs a url")
@@ -121,7 +121,7 @@ class OpenAPI3Builder(SpecBuilder):
 
     # -- operations ---------------------------------------------------------------------
 
-    def operation(self, op: Operation, raw: dict, item: dict, item_pointer: str) -> None:
+    def operation(self, op: Operation, raw: dict[str, Any], item: dict[str, Any], item_pointer: str) -> None:
         for param, at in self.merged_parameters(
             op,
             (pointer_join(item_pointer, "parameters"), item.get("parameters", [])),
@@ -134,7 +134,7 @@ class OpenAPI3Builder(SpecBuilder):
             self._request_body(op, raw["requestBody"], pointer_join(op.pointer, "requestBody"), raw)
         op.responses = self._responses(op, raw.get("responses"))
 
-    def _parameter(self, op: Operation, raw: dict, at: str) -> None:
+    def _parameter(self, op: Operation, raw: dict[str, Any], at: str) -> None:
         name, location = raw["name"], raw["in"]
         required = raw.get("required", False) is True
         if location == PATH and not required:
@@ -165,7 +165,9 @@ class OpenAPI3Builder(SpecBuilder):
             )
         )
 
-    def _collection_format(self, raw: dict, location: str, schema: dict, at: str, op: Operation) -> str:
+    def _collection_format(
+        self, raw: dict[str, Any], location: str, schema: dict[str, Any], at: str, op: Operation
+    ) -> str:
         """How OpenAPI 3's style/explode puts a value in one string (as Swagger 2.0's collectionFormat)."""
         style = raw.get("style", _DEFAULT_STYLE[location])
         explode = raw.get("explode", style == "form")
@@ -181,10 +183,10 @@ class OpenAPI3Builder(SpecBuilder):
             return "form-object"  # each property its own query key
         return "csv"
 
-    def _type_of(self, schema: dict) -> str | None:
+    def _type_of(self, schema: dict[str, Any]) -> str | None:
         return primary_type(resolve(schema, self.named))
 
-    def _request_body(self, op: Operation, raw: Any, at: str, operation: dict) -> None:
+    def _request_body(self, op: Operation, raw: Any, at: str, operation: dict[str, Any]) -> None:
         body = self.deref(raw, at)
         if body is None:
             return
@@ -212,11 +214,11 @@ class OpenAPI3Builder(SpecBuilder):
             op.body = Body(name=name, schema={}, required=required, media_types=media_types, pointer=at, raw=True)
             op.consumes = media_types
 
-    def _media_schema(self, media: Any, at: str) -> dict:
+    def _media_schema(self, media: Any, at: str) -> dict[str, Any]:
         schema = media.get("schema") if isinstance(media, dict) else None
         return self.schemas.normalize(schema, pointer_join(at, "schema")) if schema is not None else {}
 
-    def _form_parameters(self, op: Operation, schema: dict, at: str, body_required: bool) -> None:
+    def _form_parameters(self, op: Operation, schema: dict[str, Any], at: str, body_required: bool) -> None:
         schema = resolve(schema, self.named)
         required = set(schema.get("required") or ())
         for prop, sub in (schema.get("properties") or {}).items():
@@ -241,7 +243,8 @@ class OpenAPI3Builder(SpecBuilder):
         if not isinstance(raw, dict) or not raw:
             self.problem(at, "an operation must declare at least one response", op.label)
             return {}
-        responses, produces = {}, []
+        responses: dict[str, ResponseSpec] = {}
+        produces: list[str] = []
         for status, response in raw.items():
             where = pointer_join(at, status)
             if status.startswith("x-") or not self.check_status(status, where, op):
@@ -249,7 +252,9 @@ class OpenAPI3Builder(SpecBuilder):
             response = self.deref(response, where)
             if not isinstance(response, dict):
                 continue
-            content = response.get("content") if isinstance(response.get("content"), dict) else {}
+            content = response.get("content")
+            if not isinstance(content, dict):
+                content = {}
             by_type = {m.split(";")[0].strip().lower(): media for m, media in content.items()}
             produces.extend(t for t in by_type if t not in produces)
             chosen = next((m for m in by_type if is_json_media_type(m)), None)
@@ -276,6 +281,6 @@ def _examples(media_type: str | None, media: Any) -> dict[str, Any]:
     return {}
 
 
-def build_spec(doc: dict, source: str, problems: list[SpecProblem] | None = None) -> Spec:
+def build_spec(doc: dict[str, Any], source: str, problems: list[SpecProblem] | None = None) -> Spec:
     """Build the Spec of a bundled document; ``problems`` are those found while bundling."""
     return OpenAPI3Builder(doc, source, problems).build()

@@ -40,7 +40,7 @@ OPENAPI31 = Dialect("OpenAPI 3.1", "#/components/schemas/", None, json_schema_20
 class SchemaNormalizer:
     """Normalises the schemas of one document, recording problems with their pointers."""
 
-    def __init__(self, doc: dict, problems: list[SpecProblem], source: str, dialect: Dialect) -> None:
+    def __init__(self, doc: dict[str, Any], problems: list[SpecProblem], source: str, dialect: Dialect) -> None:
         self.doc = doc
         self.problems = problems
         self.source = source
@@ -49,7 +49,7 @@ class SchemaNormalizer:
     def problem(self, pointer: str, reason: str) -> None:
         self.problems.append(SpecProblem(self.source, pointer, reason))
 
-    def normalize(self, schema: Any, pointer: str) -> dict:
+    def normalize(self, schema: Any, pointer: str) -> dict[str, Any]:
         """The draft 4 form of ``schema``; its problems are recorded under ``pointer``."""
         out = self._normalize(schema, pointer)
         for path, reason in schema_problems(out):
@@ -63,7 +63,7 @@ class SchemaNormalizer:
             return DEFINITIONS_REF + ref[len(prefix) :]
         return None
 
-    def _normalize(self, schema: Any, pointer: str, _seen: frozenset = frozenset()) -> dict:
+    def _normalize(self, schema: Any, pointer: str, _seen: frozenset[str] = frozenset()) -> dict[str, Any]:
         if isinstance(schema, bool) and self.dialect.json_schema_2020:
             return {} if schema else {"not": {}}
         if not isinstance(schema, dict):
@@ -86,7 +86,7 @@ class SchemaNormalizer:
             self._keyword(out, key, value, pointer_join(pointer, key), _seen)
         return self._finish(out, schema)
 
-    def _keyword(self, out: dict, key: str, value: Any, at: str, seen: frozenset) -> None:
+    def _keyword(self, out: dict[str, Any], key: str, value: Any, at: str, seen: frozenset[str]) -> None:
         sub = self._normalize
         if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
             out["definitions" if key == "$defs" else key] = {
@@ -119,14 +119,14 @@ class SchemaNormalizer:
         elif key not in ("xml", "externalDocs", "$schema", "$id", "$comment"):
             out[key] = value  # "example" stays: mock mode answers with it
 
-    def _type(self, out: dict, value: Any, at: str) -> None:
+    def _type(self, out: dict[str, Any], value: Any, at: str) -> None:
         types = value if isinstance(value, list) else [value]
         if not all(t in SCHEMA_TYPES or (t == "file" and self.dialect.file_type) for t in types):
             self.problem(at, f"unknown type {value!r}")
         elif value != "file":
             out["type"] = value
 
-    def _discriminator(self, value: dict) -> dict:
+    def _discriminator(self, value: dict[str, Any]) -> dict[str, Any]:
         mapping = value.get("mapping")
         if not isinstance(mapping, dict):
             return value
@@ -137,7 +137,7 @@ class SchemaNormalizer:
             },
         }
 
-    def _finish(self, out: dict, original: dict) -> dict:
+    def _finish(self, out: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
         if out.get("type") == "integer" and original.get("format") in _INT_BOUNDS:
             low, high = _INT_BOUNDS[original["format"]]
             out.setdefault("minimum", low)
@@ -148,14 +148,14 @@ class SchemaNormalizer:
             return allow_null(out)
         return out
 
-    def _ref(self, schema: dict, pointer: str, seen: frozenset) -> dict:
+    def _ref(self, schema: dict[str, Any], pointer: str, seen: frozenset[str]) -> dict[str, Any]:
         ref = schema["$ref"]
         if not isinstance(ref, str) or not ref.startswith("#"):
             self.problem(pointer_join(pointer, "$ref"), f"unresolvable $ref {ref!r}")
             return {}
         local = self.local_ref(ref)
         if local is not None:
-            out: dict = {"$ref": local}
+            out: dict[str, Any] = {"$ref": local}
         elif ref in seen:
             self.problem(pointer, f"$ref {ref!r} refers to itself")
             return {}
@@ -172,7 +172,7 @@ class SchemaNormalizer:
         return out
 
 
-def allow_null(schema: dict) -> dict:
+def allow_null(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` that also accepts null."""
     kind = schema.get("type")
     if isinstance(kind, str):
@@ -187,7 +187,7 @@ def allow_null(schema: dict) -> dict:
     return schema
 
 
-def resolve(schema: dict, definitions: dict[str, dict]) -> dict:
+def resolve(schema: dict[str, Any], definitions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What a normalised schema stands for: its named schema for a ``$ref``,
     the non-null branch of a nullable wrapper (for type-driven decisions)."""
     for _ in range(32):
@@ -203,7 +203,7 @@ def resolve(schema: dict, definitions: dict[str, dict]) -> dict:
     return schema
 
 
-def primary_type(schema: dict) -> str | None:
+def primary_type(schema: dict[str, Any]) -> str | None:
     """``"integer"`` for ``{"type": ["integer", "null"]}``."""
     kind = schema.get("type")
     if isinstance(kind, list):

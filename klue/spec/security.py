@@ -52,7 +52,7 @@ class SecurityReader:
                 self.schemes[scheme.name] = scheme
         return self.schemes
 
-    def _scheme(self, name: str, raw: dict, at: str) -> SecurityScheme | None:
+    def _scheme(self, name: str, raw: dict[str, Any], at: str) -> SecurityScheme | None:
         readers = {
             "apiKey": self._api_key,
             "basic": self._basic,
@@ -62,7 +62,7 @@ class SecurityReader:
             "mutualTLS": self._mutual_tls,
         }
         kind_of_type = {t: readers[t] for t in self.types}
-        scheme_type = raw.get("type")
+        scheme_type: Any = raw.get("type")  # a str when read is not None
         read = kind_of_type.get(scheme_type) if isinstance(scheme_type, str) else None
         if read is None:
             known = ", ".join(kind_of_type)
@@ -83,7 +83,7 @@ class SecurityReader:
             **fields,
         )
 
-    def _api_key(self, name: str, raw: dict, at: str) -> dict | None:
+    def _api_key(self, name: str, raw: dict[str, Any], at: str) -> dict[str, Any] | None:
         location, parameter = raw.get("in"), raw.get("name")
         if location not in self.key_locations:
             self.builder.problem(
@@ -111,10 +111,10 @@ class SecurityReader:
         return {"kind": API_KEY, "location": location, "parameter": parameter}
 
     @staticmethod
-    def _basic(_name: str, _raw: dict, _at: str) -> dict:
+    def _basic(_name: str, _raw: dict[str, Any], _at: str) -> dict[str, Any]:
         return {"kind": BASIC, "http_scheme": "Basic"}
 
-    def _http(self, name: str, raw: dict, at: str) -> dict | None:
+    def _http(self, name: str, raw: dict[str, Any], at: str) -> dict[str, Any] | None:
         word = raw.get("scheme")
         if not isinstance(word, str) or not word or not set(word) <= _TOKEN_CHARS:
             self.builder.problem(
@@ -129,7 +129,7 @@ class SecurityReader:
             return {"kind": BEARER, "http_scheme": "Bearer"}
         return {"kind": HTTP_OTHER, "http_scheme": word}
 
-    def _oauth2(self, name: str, raw: dict, at: str) -> dict:
+    def _oauth2(self, name: str, raw: dict[str, Any], at: str) -> dict[str, Any]:
         scopes: set[str] = set()
         if "flows" in raw:  # OpenAPI 3: a mapping of flows, each with its scopes
             for flow_name, flow in self.builder.mapping(raw.get("flows"), pointer_join(at, "flows")).items():
@@ -143,14 +143,14 @@ class SecurityReader:
         return {"kind": BEARER, "http_scheme": "Bearer", "scopes": frozenset(map(str, scopes))}
 
     @staticmethod
-    def _openid(_name: str, _raw: dict, _at: str) -> dict:
+    def _openid(_name: str, _raw: dict[str, Any], _at: str) -> dict[str, Any]:
         return {"kind": BEARER, "http_scheme": "Bearer"}  # its scopes live at the provider, not in the spec
 
     @staticmethod
-    def _mutual_tls(_name: str, _raw: dict, _at: str) -> dict:
+    def _mutual_tls(_name: str, _raw: dict[str, Any], _at: str) -> dict[str, Any]:
         return {"kind": MUTUAL_TLS, "location": "", "parameter": ""}
 
-    def _binding(self, raw: dict, at: str, key: str) -> str | None:
+    def _binding(self, raw: dict[str, Any], at: str, key: str) -> str | None:
         value = raw.get(key)
         if value is None:
             return None
@@ -161,7 +161,7 @@ class SecurityReader:
             return None
         return value
 
-    def _connexion_binding(self, raw: dict, at: str, kind: str) -> str | None:
+    def _connexion_binding(self, raw: dict[str, Any], at: str, kind: str) -> str | None:
         for key in CONNEXION_BINDINGS[kind]:
             if key in raw:
                 return self._binding(raw, at, key)

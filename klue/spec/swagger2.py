@@ -53,7 +53,7 @@ _PARAM_SCHEMA_KEYS = (
 )
 
 
-def schema_section(_doc: dict) -> tuple[str, ...]:
+def schema_section(_doc: dict[str, Any]) -> tuple[str, ...]:
     return ("definitions",)
 
 
@@ -99,7 +99,7 @@ class Swagger2Builder(SpecBuilder):
             return ""
         return self.routable_base_path(base.rstrip("/"), "/basePath")
 
-    def operation(self, op: Operation, raw: dict, item: dict, item_pointer: str) -> None:
+    def operation(self, op: Operation, raw: dict[str, Any], item: dict[str, Any], item_pointer: str) -> None:
         op.consumes = self._media_types(raw, "consumes", op.pointer)
         op.produces = self._media_types(raw, "produces", op.pointer)
         for param, at in self.merged_parameters(
@@ -115,7 +115,7 @@ class Swagger2Builder(SpecBuilder):
             self.problem(op.pointer, "a 'type: file' parameter needs consumes: multipart/form-data", op.label)
         op.responses = self._responses(op, raw.get("responses"))
 
-    def _media_types(self, raw: dict, key: str, pointer: str) -> tuple[str, ...]:
+    def _media_types(self, raw: dict[str, Any], key: str, pointer: str) -> tuple[str, ...]:
         value, where = (raw[key], pointer_join(pointer, key)) if key in raw else (self.doc.get(key), "/" + key)
         if not value:
             return (JSON_MEDIA_TYPE,)
@@ -124,7 +124,7 @@ class Swagger2Builder(SpecBuilder):
             return (JSON_MEDIA_TYPE,)
         return tuple(v.split(";")[0].strip().lower() for v in value)
 
-    def _parameter(self, op: Operation, raw: dict, at: str) -> None:
+    def _parameter(self, op: Operation, raw: dict[str, Any], at: str) -> None:
         name, location = raw["name"], raw["in"]
         required = bool(raw.get("required", False))
         if location == BODY:
@@ -195,11 +195,13 @@ class Swagger2Builder(SpecBuilder):
                 continue
             schema = response.get("schema")
             normalized = self.schemas.normalize(schema, pointer_join(where, "schema")) if schema is not None else None
-            examples = response.get("examples") if isinstance(response.get("examples"), dict) else {}
+            examples = response.get("examples")
+            if not isinstance(examples, dict):
+                examples = {}
             responses[status] = ResponseSpec(status, normalized, str(response.get("description") or ""), examples)
         return responses
 
 
-def build_spec(doc: dict, source: str, problems: list[SpecProblem] | None = None) -> Spec:
+def build_spec(doc: dict[str, Any], source: str, problems: list[SpecProblem] | None = None) -> Spec:
     """Build the Spec of a bundled document; ``problems`` are those found while bundling."""
     return Swagger2Builder(doc, source, problems).build()

@@ -60,8 +60,8 @@ class SchemaValidator:
 
     def __init__(
         self,
-        schema: dict,
-        definitions: dict,
+        schema: dict[str, Any],
+        definitions: dict[str, Any],
         formats: FormatRegistry,
         *,
         fill_defaults: bool = False,
@@ -179,7 +179,9 @@ def _error_order(error: Any) -> list[str]:
     return [str(part) for part in error.instance_path]
 
 
-def compile_validator(root: dict, formats: FormatRegistry, format_names: Iterable[str]) -> Any:
+def compile_validator(
+    root: dict[str, Any], formats: FormatRegistry, format_names: Iterable[str]
+) -> jsonschema_rs.Validator:
     """A jsonschema-rs validator checking exactly klue's formats."""
     # A format klue does not define checks nothing (jsonschema-rs would check
     # some); "regex" keeps jsonschema-rs' own check, the engine patterns run on.
@@ -260,7 +262,7 @@ def named_formats(node: Any) -> set[str]:
     return {m["format"] for m in _mappings(node) if isinstance(m.get("format"), str)}
 
 
-def _mappings(node: Any) -> Iterator[dict]:
+def _mappings(node: Any) -> Iterator[dict[str, Any]]:
     """Every mapping in a JSON tree (without recursion: specs nest deep)."""
     stack = [node]
     while stack:
@@ -278,7 +280,7 @@ Fill = Callable[[Any], None]
 _REF = "#/definitions/"
 
 
-def default_filler(schema: dict, definitions: dict) -> Fill | None:
+def default_filler(schema: dict[str, Any], definitions: dict[str, Any]) -> Fill | None:
     """A function writing the ``default`` of each absent property into a
     (valid) value, in place, at any depth; None when the schema declares none.
 
@@ -290,7 +292,7 @@ def default_filler(schema: dict, definitions: dict) -> Fill | None:
 
 
 class _DefaultFillers:
-    def __init__(self, definitions: dict) -> None:
+    def __init__(self, definitions: dict[str, Any]) -> None:
         self.definitions = definitions
         self.by_ref: dict[str, Fill | None] = {}
         self.building: set[str] = set()
@@ -334,8 +336,10 @@ class _DefaultFillers:
             self.building.discard(name)
         return self.by_ref[name]
 
-    def _object(self, schema: dict) -> Fill | None:
-        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    def _object(self, schema: dict[str, Any]) -> Fill | None:
+        props = schema.get("properties")
+        if not isinstance(props, dict):
+            props = {}
         defaults = tuple((k, s["default"]) for k, s in props.items() if isinstance(s, dict) and "default" in s)
         nested = tuple((k, f) for k, f in ((k, self.build(s)) for k, s in props.items()) if f is not None)
         extra = self.build(schema.get("additionalProperties"))
@@ -359,7 +363,7 @@ class _DefaultFillers:
 
         return fill_object
 
-    def _items(self, schema: dict) -> Fill | None:
+    def _items(self, schema: dict[str, Any]) -> Fill | None:
         items = schema.get("items")
         if isinstance(items, list):  # a tuple: one schema per position
             by_position = [self.build(s) for s in items]
@@ -384,7 +388,7 @@ class _DefaultFillers:
 
         return fill_each
 
-    def _union(self, schema: dict) -> Fill | None:
+    def _union(self, schema: dict[str, Any]) -> Fill | None:
         branches = [
             s
             for s in [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
@@ -436,14 +440,16 @@ class ValidatorCache:
     """Builds each distinct schema's validator once per API, for requests,
     responses, or neither (``direction``)."""
 
-    def __init__(self, definitions: dict, formats: FormatRegistry) -> None:
+    def __init__(self, definitions: dict[str, Any], formats: FormatRegistry) -> None:
         self.formats = formats
-        self._views: dict[str | None, dict] = {None: definitions}
+        self._views: dict[str | None, dict[str, Any]] = {None: definitions}
         self._flags = any(f in json.dumps(definitions) for f in ('"readOnly"', '"writeOnly"'))
         self._index = _DefinitionIndex(definitions)
         self._cache: dict[tuple[str, bool, str | None], SchemaValidator] = {}
 
-    def get(self, schema: dict, *, fill_defaults: bool = False, direction: str | None = None) -> SchemaValidator:
+    def get(
+        self, schema: dict[str, Any], *, fill_defaults: bool = False, direction: str | None = None
+    ) -> SchemaValidator:
         key = (json.dumps(schema, sort_keys=True, default=str), fill_defaults, direction)
         validator = self._cache.get(key)
         if validator is None:
@@ -466,7 +472,7 @@ class ValidatorCache:
             self._cache[key] = validator
         return validator
 
-    def _view(self, direction: str) -> dict:
+    def _view(self, direction: str) -> dict[str, Any]:
         if direction not in self._views:
             self._views[direction] = {n: directional(s, direction) for n, s in self._views[None].items()}
         return self._views[direction]
@@ -476,7 +482,7 @@ class _DefinitionIndex:
     """Which definitions each definition refers to, and which formats it
     names, each found once (specs can be megabytes)."""
 
-    def __init__(self, definitions: dict) -> None:
+    def __init__(self, definitions: dict[str, Any]) -> None:
         self.definitions = definitions
         self._refs: dict[str, set[str] | None] = {}
         self._formats: dict[str, set[str]] = {}
@@ -535,7 +541,7 @@ class _Metaschema:
         meta.pop("$schema", None)
         self._check = jsonschema_rs.Draft4Validator(meta, validate_formats=True, offline=True)
 
-    def problems(self, schema: Any) -> list[tuple[list, str]]:
+    def problems(self, schema: Any) -> list[tuple[list[str | int], str]]:
         """[(path inside the schema, reason)], empty when the schema is valid."""
         try:
             if self._check.is_valid(schema):
@@ -557,7 +563,7 @@ def _schema_message(error: Any) -> str:
     return describe(error.kind, error.instance, {})
 
 
-def _pattern_property_problems(schema: Any) -> list[tuple[list, str]]:
+def _pattern_property_problems(schema: Any) -> list[tuple[list[str | int], str]]:
     """``patternProperties`` keys are patterns too (the metaschema cannot say so)."""
     problems = []
     for path, mapping in _mappings_with_paths(schema):
@@ -574,8 +580,8 @@ def _pattern_property_problems(schema: Any) -> list[tuple[list, str]]:
     return problems
 
 
-def _mappings_with_paths(node: Any) -> Iterator[tuple[list, dict]]:
-    stack: list[tuple[list, Any]] = [([], node)]
+def _mappings_with_paths(node: Any) -> Iterator[tuple[list[str | int], dict[str, Any]]]:
+    stack: list[tuple[list[str | int], Any]] = [([], node)]
     while stack:
         path, item = stack.pop()
         if isinstance(item, dict):
@@ -588,14 +594,14 @@ def _mappings_with_paths(node: Any) -> Iterator[tuple[list, dict]]:
 _metaschema: _Metaschema | None = None
 
 
-def schema_problems(schema: Any) -> list[tuple[list, str]]:
+def schema_problems(schema: Any) -> list[tuple[list[str | int], str]]:
     global _metaschema
     if _metaschema is None:  # compiled on first use, not at import
         _metaschema = _Metaschema()
     return _metaschema.problems(schema)
 
 
-def default_problems(default: Any, schema: dict) -> str:
+def default_problems(default: Any, schema: dict[str, Any]) -> str:
     """Why ``default`` does not match ``schema`` ('' when it does), with the built-in formats."""
     if schema_problems(schema):
         return ""  # the schema's own problems are reported already
