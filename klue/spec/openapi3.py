@@ -106,7 +106,11 @@ class OpenAPI3Builder(SpecBuilder):
         if not isinstance(url, str):
             self.problem("/servers/0/url", "a server needs a url")
             return None, (), ""
-        for name, variable in (server.get("variables") or {}).items():
+        variables = server.get("variables") or {}
+        if not isinstance(variables, dict):
+            self.problem("/servers/0/variables", "server variables must be a mapping of names to variables")
+            variables = {}
+        for name, variable in variables.items():
             default = variable.get("default") if isinstance(variable, dict) else None
             if default is None:
                 self.problem(pointer_join("/servers/0/variables", name), "a server variable needs a default")
@@ -171,6 +175,11 @@ class OpenAPI3Builder(SpecBuilder):
         """How OpenAPI 3's style/explode puts a value in one string (as Swagger 2.0's collectionFormat)."""
         style = raw.get("style", _DEFAULT_STYLE[location])
         explode = raw.get("explode", style == "form")
+        if style == "form" and location in (PATH, HEADER):
+            self.problem(
+                pointer_join(at, "style"), f"style 'form' is for query and cookie parameters, not {location}", op.label
+            )
+            return "csv"
         if style == "deepObject":
             return "deepObject"
         kind = self._type_of(schema)

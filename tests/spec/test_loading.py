@@ -294,3 +294,28 @@ def test_a_base_path_that_cannot_be_a_route_is_a_load_error_with_its_pointer(spe
         ApiPool.add("t", yaml_str=spec)
     assert "not allowed in a path" in str(e.value)
     assert any(p.pointer in ("/basePath", "/servers/0/url") for p in e.value.problems)
+
+
+@pytest.mark.parametrize("variables, pointer, reason", [
+    (["v1"], "/servers/0/variables", "server variables must be a mapping"),
+    ("v1", "/servers/0/variables", "server variables must be a mapping"),
+    ({"version": {"enum": ["v1"]}}, "/servers/0/variables/version", "a server variable needs a default"),
+])
+def test_server_variables_of_the_wrong_shape_are_spec_problems(variables, pointer, reason):
+    spec = {"openapi": "3.0.3", "info": {"title": "s", "version": "1"}, "paths": {},
+            "servers": [{"url": "https://example.com/{version}", "variables": variables}]}
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("s", spec_dict=spec)
+    assert any(p == pointer and reason in r for p, r in problems_of(e)), problems_of(e)
+
+
+def test_style_form_on_a_path_parameter_is_a_spec_problem():
+    """OpenAPI 3 gives path parameters simple, label or matrix; form (exploded: one key per item) cannot be a path."""
+    spec = {"openapi": "3.0.3", "info": {"title": "s", "version": "1"}, "paths": {"/a/{ids}": {"get": {
+        "parameters": [{"in": "path", "name": "ids", "required": True, "style": "form", "explode": True,
+                        "schema": {"type": "array", "items": {"type": "string"}}}],
+        "responses": {"200": {"description": "ok"}}}}}}
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("s", spec_dict=spec)
+    assert ("/paths/~1a~1{ids}/get/parameters/0/style", "style 'form' is for query and cookie parameters, not path") in [
+        (p, r) for p, r in problems_of(e)]
