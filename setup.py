@@ -53,7 +53,7 @@ setup(
         "bench": ["connexion[flask,uvicorn]>=3,<4", "bravado>=11", "gunicorn>=22", "gevent>=22", "packaging",
                   "pyinstrument"],
         # .ci/run and .pre-commit-config.yaml: ruff (lint, format) and mypy --strict on klue/.
-        "lint": ["ruff>=0.8", "mypy>=1.13", "types-PyYAML", "types-requests"],
+        "lint": ["ruff>=0.8", "mypy>=1.13", "types-PyYAML"],
         "test": [
             "pytest>=7",
             "pytest-timeout>=2",
