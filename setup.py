@@ -14,7 +14,7 @@ setup(
     long_description_content_type="text/x-rst",
     license="BSD",
     packages=find_packages(include=["klue", "klue.*"]),
-    package_data={"klue": ["py.typed"], "klue.spec": ["draft4-metaschema.json"]},
+    package_data={"klue": ["py.typed"], "klue.schema": ["draft4-metaschema.json"]},
     python_requires=">=3.10",
     entry_points={"console_scripts": ["klue = klue.cli:main"]},
     install_requires=[

@@ -16,7 +16,7 @@ from .api import API
 from .context import get_call_id, get_call_path, get_principal
 from .exceptions import KlueException, ValidationError
 from .pool import ApiPool
-from .spec.formats import SwaggerFormat
+from .schema.formats import SwaggerFormat
 
 if TYPE_CHECKING:
     from .app import make_app

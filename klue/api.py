@@ -12,11 +12,11 @@ from .client.credentials import check_credentials
 from .client.policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
 from .exceptions import ArgumentError, KlueException, ValidationError
 from .models import ModelNamespace, Persistence, build_model_classes
+from .schema.codec import Codec
+from .schema.formats import FormatRegistry
+from .schema.validation import ValidatorCache
+from .schema.view import escape_pointer_token
 from .spec import Spec
-from .spec.codec import Codec
-from .spec.formats import FormatRegistry
-from .spec.loader import escape_pointer_token
-from .spec.validation import ValidatorCache
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -15,10 +15,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .spec.codec import ref_name
+from .schema.validation import matches_pattern
+from .schema.view import primary_type, ref_name
 from .spec.interface import Operation
-from .spec.schema import primary_type
-from .spec.validation import matches_pattern
 
 try:  # the regular-expression parser behind `re`; renamed in Python 3.11
     import re._parser as _sre_parse  # type: ignore[import-not-found]

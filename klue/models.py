@@ -21,9 +21,7 @@ from typing import Any
 
 from .exceptions import BindingError, KlueException
 from .importing import import_object
-from .spec.loader import escape_pointer_token, unescape_pointer_token
-
-_DEFINITIONS_REF = "#/definitions/"
+from .schema.view import ref_name, ref_to
 
 
 class ModelMeta(type):
@@ -223,7 +221,7 @@ def _model_class(name: str, schema: dict[str, Any], definitions: dict[str, Any],
             "__doc__": f"Model '{name}' of API '{api_name}'." if api_name else f"Model '{name}'.",
             "_klue_api_name": api_name,
             "_model_spec": schema,
-            "_json_reference": _DEFINITIONS_REF + escape_pointer_token(name),
+            "_json_reference": ref_to(name),
             "_properties": properties,
             "_inherits_from": _parents(schema),
             "_klue_ancestors": frozenset(_ancestors(name, definitions)),
@@ -269,25 +267,18 @@ def _is_object_definition(schema: Any, definitions: dict[str, Any]) -> bool:
 
 def _follow_refs(schema: Any, definitions: dict[str, Any]) -> Any:
     for _ in range(32):
-        name = _ref_name(schema)
+        name = ref_name(schema)
         if name is None:
             break
         schema = definitions.get(name)
     return schema
 
 
-def _ref_name(schema: Any) -> str | None:
-    ref = schema.get("$ref") if isinstance(schema, dict) else None
-    if isinstance(ref, str) and ref.startswith(_DEFINITIONS_REF):
-        return unescape_pointer_token(ref[len(_DEFINITIONS_REF) :])
-    return None
-
-
 def collapsed_properties(
     schema: Any, definitions: dict[str, Any], _seen: frozenset[str] = frozenset()
 ) -> dict[str, dict[str, Any]]:
     """Properties of an object schema, those inherited through ``allOf`` (and refs) included."""
-    name = _ref_name(schema)
+    name = ref_name(schema)
     if name is not None:
         if name in _seen:
             return {}
@@ -302,7 +293,7 @@ def collapsed_properties(
 
 
 def _parents(schema: dict[str, Any]) -> list[str]:
-    return [name for part in schema.get("allOf", ()) if (name := _ref_name(part)) is not None]
+    return [name for part in schema.get("allOf", ()) if (name := ref_name(part)) is not None]
 
 
 def _ancestors(name: str, definitions: dict[str, Any]) -> set[str]:

@@ -20,8 +20,8 @@ import requests
 from ..context import CALLER_ID_HEADER, CALLER_PATH_HEADER, call_id_for_outgoing, get_call_path
 from ..exceptions import ArgumentError, ClientError, FieldError, InvalidResponseError, RemoteError, ValidationError
 from ..importing import import_object
+from ..schema.validation import REQUEST, RESPONSE
 from ..spec.interface import BODY, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
-from ..spec.validation import REQUEST, RESPONSE
 from ..wire import dump_json, loads_json
 from .credentials import Applied, OperationCredentials
 from .policy import DEFAULT_TIMEOUT

@@ -17,10 +17,10 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from ..exceptions import FieldError, UnsupportedMediaType, ValidationError
+from ..schema.messages import quote
+from ..schema.validation import REQUEST
+from ..schema.view import primary_type, resolve
 from ..spec.interface import BODY, FORM, FORM_MEDIA_TYPES, HEADER, MISSING, PATH, QUERY, Operation, Parameter
-from ..spec.messages import quote
-from ..spec.schema import primary_type, resolve
-from ..spec.validation import REQUEST
 from ..wire import is_json_media_type, loads_json
 
 if TYPE_CHECKING:

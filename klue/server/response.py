@@ -35,8 +35,8 @@ from ..exceptions import (
     ValidationError,
 )
 from ..logsafe import loggable
+from ..schema.validation import RESPONSE
 from ..spec.interface import Operation, by_status
-from ..spec.validation import RESPONSE
 from ..wire import dump_json, is_json_media_type
 
 if TYPE_CHECKING:

@@ -11,11 +11,12 @@ import re
 from typing import Any
 
 from ..exceptions import SpecProblem
+from ..schema.validation import default_problems
+from ..schema.view import DEFINITIONS_REF, unescape_pointer_token
 from .interface import PATH, Bindings, Operation, Requirement, SecurityScheme
-from .loader import pointer_join, resolve_pointer, unescape_pointer_token
-from .schema import DEFINITIONS_REF, Dialect, SchemaNormalizer, kind_of
+from .loader import pointer_join, resolve_pointer
+from .schema import Dialect, SchemaNormalizer, kind_of
 from .security import SecurityReader
-from .validation import default_problems
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 STATUS = re.compile(r"^(?:[1-5]\d\d|[1-5]XX|default)$")

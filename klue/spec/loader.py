@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import yaml
 
 from ..exceptions import SpecError, SpecProblem
+from ..schema.view import escape_pointer_token, unescape_pointer_token
 
 try:  # The C loader parses large specs ~10x faster.
     _BaseLoader: Any = yaml.CSafeLoader
@@ -199,14 +200,6 @@ def _key_to_str(key: Any) -> str:
     if key is None:
         return "null"
     return str(key)
-
-
-def escape_pointer_token(token: str) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def unescape_pointer_token(token: str) -> str:
-    return unquote(token).replace("~1", "/").replace("~0", "~")
 
 
 def pointer_join(pointer: str, *tokens: Any) -> str:

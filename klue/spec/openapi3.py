@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..exceptions import SpecError, SpecProblem
+from ..schema.view import primary_type, resolve
 from ..wire import is_json_media_type
 from .builder import SpecBuilder
 from .interface import (
@@ -37,7 +38,7 @@ from .interface import (
     Spec,
 )
 from .loader import pointer_join
-from .schema import OPENAPI30, OPENAPI31, primary_type, resolve
+from .schema import OPENAPI30, OPENAPI31
 
 PARAM_LOCATIONS = (PATH, QUERY, HEADER, COOKIE)
 _VERSION = re.compile(r"^3\.([01])\.\d+")

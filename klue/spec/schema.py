@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import SpecProblem
-from .loader import pointer_join, resolve_pointer, unescape_pointer_token
-from .validation import schema_problems
+from ..schema.validation import schema_problems
+from ..schema.view import DEFINITIONS_REF
+from .loader import pointer_join, resolve_pointer
 
-DEFINITIONS_REF = "#/definitions/"
 SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 _INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs")
@@ -185,30 +185,6 @@ def allow_null(schema: dict[str, Any]) -> dict[str, Any]:
     if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
         schema["enum"] = [*schema["enum"], None]
     return schema
-
-
-def resolve(schema: dict[str, Any], definitions: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What a normalised schema stands for: its named schema for a ``$ref``,
-    the non-null branch of a nullable wrapper (for type-driven decisions)."""
-    for _ in range(32):
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF):
-            schema = definitions.get(unescape_pointer_token(ref[len(DEFINITIONS_REF) :]), {})
-            continue
-        branches = [b for b in schema.get("anyOf", ()) if b.get("type") != "null"]
-        if len(branches) == 1 and len(schema.get("anyOf", ())) == 2 and set(schema) == {"anyOf"}:
-            schema = branches[0]
-            continue
-        break
-    return schema
-
-
-def primary_type(schema: dict[str, Any]) -> str | None:
-    """``"integer"`` for ``{"type": ["integer", "null"]}``."""
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        return next((t for t in kind if t != "null"), None)
-    return kind
 
 
 def kind_of(value: Any) -> str:

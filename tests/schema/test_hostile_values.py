@@ -11,7 +11,7 @@ from flask import Flask
 
 from klue.exceptions import ArgumentError, SpecError
 from klue.mock import sample_matching
-from klue.spec.validation import MAX_REPORTED_ERRORS
+from klue.schema.validation import MAX_REPORTED_ERRORS
 from klue.swagger import ApiPool
 from tests.live import live
 

@@ -2,8 +2,8 @@
 import pytest
 
 from klue.exceptions import ValidationError
-from klue.spec.formats import FormatRegistry
-from klue.spec.validation import SchemaCompileError, SchemaValidator, ValidatorCache, default_filler
+from klue.schema.formats import FormatRegistry
+from klue.schema.validation import SchemaCompileError, SchemaValidator, ValidatorCache, default_filler
 
 DEFINITIONS = {
     "Line": {"type": "object", "required": ["sku"],

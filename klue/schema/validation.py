@@ -23,8 +23,8 @@ import jsonschema_rs
 
 from ..exceptions import FieldError, ValidationError
 from .formats import FormatRegistry
-from .loader import unescape_pointer_token
 from .messages import READ_ONLY_MARK, describe, field_name, quote
+from .view import DEFINITIONS_REF, unescape_pointer_token
 
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 #: At most this many field errors are reported for one value.
@@ -277,7 +277,7 @@ def _mappings(node: Any) -> Iterator[dict[str, Any]]:
 # -- declared defaults -------------------------------------------------------------------
 
 Fill = Callable[[Any], None]
-_REF = "#/definitions/"
+_REF = DEFINITIONS_REF
 
 
 def default_filler(schema: dict[str, Any], definitions: dict[str, Any]) -> Fill | None:

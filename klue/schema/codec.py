@@ -17,22 +17,12 @@ from typing import Any, cast
 
 from ..models import Model, is_model
 from .formats import FormatRegistry
-from .loader import unescape_pointer_token
-from .schema import primary_type
 from .validation import REQUEST, RESPONSE, has_flag
+from .view import DEFINITIONS_REF, primary_type, ref_name
 
 Convert = Callable[[Any], Any]
 #: A schema -> its compiled check (``is_valid``), to pick a oneOf/anyOf branch.
 BranchCheck = Callable[[dict[str, Any]], Callable[[Any], bool]]
-DEFINITIONS_REF = "#/definitions/"
-
-
-def ref_name(schema: dict[str, Any]) -> str | None:
-    """``{"$ref": "#/definitions/Pet"}`` -> ``Pet`` (pointer escapes undone)."""
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF):
-        return unescape_pointer_token(ref[len(DEFINITIONS_REF) :])
-    return None
 
 
 class Codec:

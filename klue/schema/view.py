@@ -1,0 +1,59 @@
+"""What a normalised schema says: the definition a ``$ref`` names, its type.
+
+Answered here once, for the loader, the validators, the codec and the models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+#: Every ref of a normalised schema points here.
+DEFINITIONS_REF = "#/definitions/"
+
+
+def escape_pointer_token(token: str) -> str:
+    """One JSON pointer token (RFC 6901): ``a/b`` -> ``a~1b``."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def unescape_pointer_token(token: str) -> str:
+    """``a~1b`` (or its URL-encoded form) -> ``a/b``."""
+    return unquote(token).replace("~1", "/").replace("~0", "~")
+
+
+def ref_to(name: str) -> str:
+    """``Pet`` -> ``#/definitions/Pet`` (escaped)."""
+    return DEFINITIONS_REF + escape_pointer_token(name)
+
+
+def ref_name(schema: Any) -> str | None:
+    """``{"$ref": "#/definitions/Pet"}`` -> ``Pet`` (pointer escapes undone); None for anything else."""
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    if isinstance(ref, str) and ref.startswith(DEFINITIONS_REF):
+        return unescape_pointer_token(ref[len(DEFINITIONS_REF) :])
+    return None
+
+
+def primary_type(schema: dict[str, Any]) -> str | None:
+    """``"integer"`` for ``{"type": ["integer", "null"]}``."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return next((t for t in kind if t != "null"), None)
+    return kind if isinstance(kind, str) else None
+
+
+def resolve(schema: dict[str, Any], definitions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What a normalised schema stands for: its named schema for a ``$ref``,
+    the non-null branch of a nullable wrapper (for type-driven decisions)."""
+    for _ in range(32):
+        name = ref_name(schema)
+        if name is not None:
+            schema = definitions.get(name, {})
+            continue
+        branches = [b for b in schema.get("anyOf", ()) if b.get("type") != "null"]
+        if len(branches) == 1 and len(schema.get("anyOf", ())) == 2 and set(schema) == {"anyOf"}:
+            schema = branches[0]
+            continue
+        break
+    return schema
