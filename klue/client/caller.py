@@ -21,7 +21,7 @@ from ..context import CALLER_ID_HEADER, CALLER_PATH_HEADER, call_id_for_outgoing
 from ..exceptions import ArgumentError, ClientError, FieldError, InvalidResponseError, RemoteError, ValidationError
 from ..importing import import_object
 from ..schema.validation import REQUEST, RESPONSE
-from ..spec.interface import BODY, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
+from ..spec.interface import BODY, COLLECTION_SEPARATORS, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
 from ..wire import dump_json, loads_json
 from .credentials import Applied, OperationCredentials
 from .policy import DEFAULT_TIMEOUT
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 #: Keyword arguments that configure a call rather than fill a parameter.
 CALL_OPTIONS = ("max_attempts", "read_timeout", "connect_timeout", "request_headers", "force_retry")
-_SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 
 
 def _text(value: Any) -> str:
@@ -52,7 +51,7 @@ class _ParameterEncoder:
         self.param = param
         self.encode = api.codec.encoder(param.schema, REQUEST)
         self.validate = api.validators.get(param.schema, direction=REQUEST).validate
-        self.separator = _SEPARATORS.get(param.collection_format)
+        self.separator = COLLECTION_SEPARATORS.get(param.collection_format)
 
     def __call__(self, value: Any) -> Any:
         param = self.param

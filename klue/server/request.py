@@ -20,7 +20,18 @@ from ..exceptions import FieldError, UnsupportedMediaType, ValidationError
 from ..schema.messages import quote
 from ..schema.validation import REQUEST
 from ..schema.view import primary_type, resolve
-from ..spec.interface import BODY, FORM, FORM_MEDIA_TYPES, HEADER, MISSING, PATH, QUERY, Operation, Parameter
+from ..spec.interface import (
+    BODY,
+    COLLECTION_SEPARATORS,
+    FORM,
+    FORM_MEDIA_TYPES,
+    HEADER,
+    MISSING,
+    PATH,
+    QUERY,
+    Operation,
+    Parameter,
+)
 from ..wire import is_json_media_type, loads_json
 
 if TYPE_CHECKING:
@@ -30,7 +41,6 @@ if TYPE_CHECKING:
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
-_SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 OBJECT_FORMATS = ("deepObject", "form-object")
 
 
@@ -135,7 +145,7 @@ def text_parser(
             def split(texts: list[str]) -> list[str]:
                 return texts
         else:
-            separator = _SEPARATORS.get(collection_format, ",")
+            separator = COLLECTION_SEPARATORS.get(collection_format, ",")
 
             def split(texts: list[str]) -> list[str]:
                 return _single(texts).split(separator) if texts[0] else []

@@ -24,7 +24,7 @@ from ..exceptions import BindingError, KlueException, MethodNotAllowed, NotFound
 from ..importing import import_object
 from ..logsafe import loggable
 from ..mock import MOCK_MODES, mock_handler
-from ..spec.interface import Operation
+from ..spec.interface import PATH_TEMPLATE_VARIABLE, Operation
 from ..wire import NOSNIFF_HEADER
 from .request import RequestParser
 from .response import ErrorRenderer, ResponseBuilder, pick_mimetype
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 Handler = Callable[..., Any]
 #: One line per request: API, method, path, status, time, call ID and call path.
 access_log = logging.getLogger("klue.access")
-_TEMPLATE_VAR = re.compile(r"{([^{}/]+)}")
 
 
 def flask_rule(base_path: str, path: str) -> tuple[str, dict[str, str]]:
@@ -48,7 +47,7 @@ def flask_rule(base_path: str, path: str) -> tuple[str, dict[str, str]]:
         names[var] = match.group(1)
         return f"<{var}>"
 
-    return base_path + _TEMPLATE_VAR.sub(replace, path), names
+    return base_path + PATH_TEMPLATE_VARIABLE.sub(replace, path), names
 
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")

@@ -13,14 +13,13 @@ from typing import Any
 from ..exceptions import SpecProblem
 from ..schema.validation import default_problems
 from ..schema.view import DEFINITIONS_REF, unescape_pointer_token
-from .interface import PATH, Bindings, Operation, Requirement, SecurityScheme
+from .interface import PATH, PATH_TEMPLATE_VARIABLE, Bindings, Operation, Requirement, SecurityScheme
 from .loader import pointer_join, resolve_pointer
 from .schema import Dialect, SchemaNormalizer, kind_of
 from .security import SecurityReader
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 STATUS = re.compile(r"^(?:[1-5]\d\d|[1-5]XX|default)$")
-_TEMPLATE_VAR = re.compile(r"{([^{}/]+)}")
 _FORBIDDEN_IN_PATH = re.compile(r"[<>\s#?]")
 
 
@@ -262,7 +261,7 @@ class SpecBuilder:
             seen[p.arg_name] = p.location
 
     def _check_path_template(self, op: Operation) -> None:
-        variables = _TEMPLATE_VAR.findall(op.path)
+        variables = PATH_TEMPLATE_VARIABLE.findall(op.path)
         for twice in sorted({v for v in variables if variables.count(v) > 1}):
             self.problem(op.pointer, f"path template variable {{{twice}}} appears more than once", op.label)
         in_template = set(variables)

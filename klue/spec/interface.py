@@ -8,6 +8,7 @@ server and client never ask which version they got.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,6 +21,12 @@ PATH, QUERY, HEADER, COOKIE, FORM, BODY = "path", "query", "header", "cookie", "
 
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+#: What joins an array's items in one value, by ``Parameter.collection_format``
+#: (``multi`` repeats the parameter; ``json`` and the object formats have none).
+COLLECTION_SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
+#: A ``{name}`` of a path template (``/pets/{pet_id}``).
+PATH_TEMPLATE_VARIABLE = re.compile(r"{([^{}/]+)}")
 
 
 T = TypeVar("T")
