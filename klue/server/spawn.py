@@ -19,13 +19,13 @@ from werkzeug.exceptions import MethodNotAllowed as HTTPMethodNotAllowed
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from ..context import CALLER_ID_HEADER, open_call
-from ..docs import register_docs
 from ..exceptions import BindingError, KlueException, MethodNotAllowed, NotFound, UnboundOperationsError
 from ..importing import import_object
 from ..logsafe import loggable
-from ..mock import MOCK_MODES, mock_handler
 from ..spec.interface import PATH_TEMPLATE_VARIABLE, Operation
 from ..wire import NOSNIFF_HEADER
+from .docs import register_docs
+from .mock import MOCK_MODES, mock_handler
 from .request import RequestParser
 from .response import ErrorRenderer, ResponseBuilder, pick_mimetype
 from .security import OperationSecurity, VerifierBinder, compile_security, masked_query_names, presence_verifier

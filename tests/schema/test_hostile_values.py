@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 
 from klue.exceptions import ArgumentError, SpecError
-from klue.mock import sample_matching
 from klue.schema.validation import MAX_REPORTED_ERRORS
+from klue.server.mock import sample_matching
 from klue.swagger import ApiPool
 from tests.live import live
 

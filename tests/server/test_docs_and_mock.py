@@ -4,9 +4,9 @@ import json
 import pytest
 from flask import Flask
 
-from klue import docs
 from klue.exceptions import UnboundOperationsError
-from klue.mock import ExampleGenerator, sample_matching
+from klue.server import docs
+from klue.server.mock import ExampleGenerator, sample_matching
 from klue.swagger import ApiPool
 from tests.conftest import spec_path
 from tests.handlers import behaviours

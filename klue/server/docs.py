@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import NotFound
 
-from .wire import NOSNIFF_HEADER
+from ..wire import NOSNIFF_HEADER
 
 if TYPE_CHECKING:
-    from .api import API
+    from ..api import API
 
 log = logging.getLogger("klue.server")
 

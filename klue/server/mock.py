@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .schema.validation import matches_pattern
-from .schema.view import primary_type, ref_name
-from .spec.interface import Operation
+from ..schema.validation import matches_pattern
+from ..schema.view import primary_type, ref_name
+from ..spec.interface import Operation
 
 try:  # the regular-expression parser behind `re`; renamed in Python 3.11
     import re._parser as _sre_parse  # type: ignore[import-not-found]
@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _sre_parse
 
 if TYPE_CHECKING:
-    from .api import API
+    from ..api import API
 
 log = logging.getLogger("klue.server")
 
