@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ from .models import ModelNamespace, Persistence, build_model_classes
 from .schema.codec import Codec
 from .schema.formats import FormatRegistry
 from .schema.validation import ValidatorCache
-from .schema.view import escape_pointer_token
+from .schema.view import ref_to
 from .spec import Spec
 
 if TYPE_CHECKING:
@@ -157,14 +156,9 @@ class API:
         self.codec.reset()
 
 
-@functools.lru_cache(maxsize=4096)
-def _ref_to(name: str) -> str:
-    return f"#/definitions/{escape_pointer_token(name)}"
-
-
 def _definition_ref(name: str) -> dict[str, str]:
-    """``{"$ref": "#/definitions/<name>"}``, the pointer escaped once per name."""
-    return {"$ref": _ref_to(name)}
+    """``{"$ref": "#/definitions/<name>"}``."""
+    return {"$ref": ref_to(name)}
 
 
 def check_max_response_size(api_name: str, max_response_size: Any) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from .exceptions import BindingError, KlueException
 from .importing import import_object
-from .schema.view import ref_name, ref_to
+from .schema.view import collapsed_properties, ref_name, ref_to
 
 
 class ModelMeta(type):
@@ -36,7 +36,12 @@ class ModelMeta(type):
     def __subclasscheck__(cls, subclass: Any) -> bool:
         if type.__subclasscheck__(cls, subclass):
             return True
-        return isinstance(subclass, ModelMeta) and cls is not Model and cls.__name__ in subclass._klue_ancestors
+        return (
+            isinstance(subclass, ModelMeta)
+            and cls is not Model
+            and cls.__name__ in subclass._klue_ancestors
+            and cls._klue_api_name == subclass._klue_api_name  # type: ignore[attr-defined]  # another API's is another model
+        )
 
 
 class Model(metaclass=ModelMeta):
@@ -272,24 +277,6 @@ def _follow_refs(schema: Any, definitions: dict[str, Any]) -> Any:
             break
         schema = definitions.get(name)
     return schema
-
-
-def collapsed_properties(
-    schema: Any, definitions: dict[str, Any], _seen: frozenset[str] = frozenset()
-) -> dict[str, dict[str, Any]]:
-    """Properties of an object schema, those inherited through ``allOf`` (and refs) included."""
-    name = ref_name(schema)
-    if name is not None:
-        if name in _seen:
-            return {}
-        return collapsed_properties(definitions.get(name, {}), definitions, _seen | {name})
-    if not isinstance(schema, dict):
-        return {}
-    found: dict[str, dict[str, Any]] = {}
-    for part in schema.get("allOf", ()):
-        found.update(collapsed_properties(part, definitions, _seen))
-    found.update(schema.get("properties") or {})
-    return found
 
 
 def _parents(schema: dict[str, Any]) -> list[str]:

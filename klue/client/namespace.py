@@ -21,7 +21,6 @@ from ..spec.interface import Operation
 from ..spec.loader import pointer_join
 from .breaker import CircuitBreaker
 from .caller import OperationCaller
-from .credentials import check_credentials
 from .policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
 from .transport import Transport
 
@@ -73,7 +72,7 @@ class ApiClient:
         self._max_response_size = max_response_size
         self._api = api
         self._breaker = breaker
-        self._credentials = check_credentials(api.name, api.spec.security_schemes, credentials)  # idempotent
+        self._credentials = dict(credentials or {})  # checked by API, when they were given
         self._operations, self._clashes = client_names(api.name, api.spec.source, api.spec.operations)
         self._callers: dict[str, OperationCaller] = {}
         self._local_app = local_app

@@ -18,7 +18,7 @@ from typing import Any, cast
 from ..models import Model, is_model
 from .formats import FormatRegistry
 from .validation import REQUEST, RESPONSE, has_flag
-from .view import DEFINITIONS_REF, primary_type, ref_name
+from .view import DEFINITIONS_REF, collapsed_properties, primary_type, ref_name
 
 Convert = Callable[[Any], Any]
 #: A schema -> its compiled check (``is_valid``), to pick a oneOf/anyOf branch.
@@ -99,7 +99,7 @@ class Codec:
 
     def _fields_converter(self, schema: dict[str, Any]) -> Callable[[dict[str, Any]], None] | None:
         """A function decoding an object's property values in place; None when none needs it."""
-        properties = self.collect_properties(schema)
+        properties = collapsed_properties(schema, self.definitions)
         per_prop = tuple((k, d) for k, d in ((k, self.decoder(s)) for k, s in properties.items()) if d is not None)
         extra_schema = schema.get("additionalProperties")
         extra = self.decoder(extra_schema) if isinstance(extra_schema, dict) else None
@@ -151,7 +151,7 @@ class Codec:
         return lambda value: to_json(to_wire(value)) if value is not None else None
 
     def _object_encoder(self, schema: dict[str, Any], direction: str | None) -> Convert:
-        properties = self.collect_properties(schema)
+        properties = collapsed_properties(schema, self.definitions)
         flag = {REQUEST: "readOnly", RESPONSE: "writeOnly"}.get(direction or "")
         left_out = frozenset(k for k, s in properties.items() if flag and has_flag(s, flag))
         # None: the value's own JSON form will do (plain scalars are passed as they are).
@@ -198,21 +198,6 @@ class Codec:
         return required
 
     # -- shared --------------------------------------------------------------------
-
-    def collect_properties(
-        self, schema: dict[str, Any], _seen: frozenset[str] = frozenset()
-    ) -> dict[str, dict[str, Any]]:
-        """Properties of an object schema, those inherited through ``allOf`` included."""
-        name = ref_name(schema)
-        if name is not None:
-            if name in _seen:
-                return {}
-            return self.collect_properties(self.definitions.get(name, {}), _seen | {name})
-        props: dict[str, dict[str, Any]] = {}
-        for part in schema.get("allOf", ()):
-            props.update(self.collect_properties(part, _seen))
-        props.update(schema.get("properties") or {})
-        return props
 
     def _by_ref(
         self, name: str, cache: dict[str, Convert | None], build: Callable[[str], Convert | None], kind: str

@@ -57,3 +57,21 @@ def resolve(schema: dict[str, Any], definitions: dict[str, dict[str, Any]]) -> d
             continue
         break
     return schema
+
+
+def collapsed_properties(
+    schema: Any, definitions: dict[str, Any], _seen: frozenset[str] = frozenset()
+) -> dict[str, dict[str, Any]]:
+    """Properties of an object schema, those inherited through ``allOf`` (and refs) included."""
+    name = ref_name(schema)
+    if name is not None:
+        if name in _seen:
+            return {}
+        return collapsed_properties(definitions.get(name, {}), definitions, _seen | {name})
+    if not isinstance(schema, dict):
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for part in schema.get("allOf", ()):
+        found.update(collapsed_properties(part, definitions, _seen))
+    found.update(schema.get("properties") or {})
+    return found

@@ -279,6 +279,8 @@ def test_all_of_inheritance_answers_isinstance_and_collects_properties():
     assert puppy._as_dict() == {"name": "rex", "bark": None, "age": 1}
     assert Dog._json_reference == "#/definitions/Dog" and Dog._model_spec["allOf"][0] == {"$ref": "#/definitions/Animal"}
     assert "Name" not in api.model and "Alias" in api.model and "Cat" in api.model  # nullable objects are models
+    other = ApiPool.add("other", spec_dict=spec_with(FAMILY))
+    assert not isinstance(other.model.Dog(), Animal) and isinstance(other.model.Dog(), other.model.Animal)
 
 
 def test_model_values_as_dict_repr_and_equality():
