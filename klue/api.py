@@ -11,9 +11,8 @@ from .client.credentials import check_credentials
 from .client.policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
 from .exceptions import ArgumentError, KlueException, ValidationError
 from .models import ModelNamespace, Persistence, build_model_classes
-from .schema.codec import Codec
+from .schema.compiler import SchemaCompiler
 from .schema.formats import FormatRegistry
-from .schema.validation import ValidatorCache
 from .schema.view import ref_to
 from .spec import Spec
 
@@ -56,10 +55,12 @@ class API:
         self.error_callback = error_callback
         self.host, self.port, self.proto = host, port, proto
         self.formats = FormatRegistry(formats or ())
-        self.validators = ValidatorCache(spec.definitions, self.formats)
-        self._model_validators: dict[str, Any] = {}  # json_to_model's, by definition name
         classes = build_model_classes(spec.definitions, name)
-        self.codec = Codec(spec.definitions, classes, self.formats, branch_check=self._branch_check)
+        #: What operations are compiled from: the validators and converters of this API's schemas.
+        self.schemas = SchemaCompiler(spec.definitions, self.formats, classes)
+        self.validators = self.schemas.validators
+        self.codec = self.schemas.codec
+        self._model_validators: dict[str, Any] = {}  # json_to_model's, by definition name
         if do_persist:
             for model_name, dotted in spec.persisted_models.items():
                 if model_name in classes:
@@ -75,8 +76,8 @@ class API:
             "retry": retry,
             "breaker": circuit_breaker,
             "max_response_size": max_response_size,
-            "credentials": check_credentials(name, spec.security_schemes, credentials),
         }
+        self._client_credentials = check_credentials(name, spec.security_schemes, credentials)
         self._client: ApiClient | None = None
         self._client_lock = threading.Lock()
 
@@ -84,11 +85,22 @@ class API:
     def client(self) -> ApiClient:
         """``api.client.<operation>(...)``: the callers of this API's operations."""
         if self._client is None:
+            from .client.endpoint import Endpoint
             from .client.namespace import ApiClient
 
             with self._client_lock:
                 if self._client is None:
-                    self._client = ApiClient(self, **self._client_settings)
+                    endpoint = Endpoint(
+                        self.name,
+                        self.spec,
+                        host=self.host,
+                        port=self.port,
+                        proto=self.proto,
+                        timeout=self.timeout,
+                        error_callback=self.error_callback,
+                        **self._client_settings,
+                    )
+                    self._client = ApiClient(self.name, self.spec, self.schemas, endpoint, self._client_credentials)
         return self._client
 
     def __repr__(self) -> str:
@@ -98,13 +110,10 @@ class API:
         """The spec's ``info.version``."""
         return self.spec.api_version
 
-    def _branch_check(self, schema: dict[str, Any]) -> Callable[[Any], bool]:
-        return self.validators.get(schema).is_valid
-
     def model_to_json(self, obj: Any) -> Any:
         """A model instance (or any value) -> JSON-ready dicts, lists and scalars."""
         name = type(obj).__name__
-        return self.codec.encoder(_definition_ref(name) if name in self.spec.definitions else None)(obj)
+        return self.schemas.encoder(_definition_ref(name) if name in self.spec.definitions else None)(obj)
 
     def json_to_model(self, model_name: str, data: Any) -> Any:
         """Validate ``data`` against definition ``model_name`` and build the model from it.
@@ -117,24 +126,24 @@ class API:
         schema = _definition_ref(model_name)
         validator = self._model_validators.get(model_name)
         if validator is None:
-            validator = self._model_validators[model_name] = self.validators.get(schema)
+            validator = self._model_validators[model_name] = self.schemas.validator(schema)
         try:
             validator.validate(data, model_name)
         except ValidationError as e:
             raise ArgumentError(str(e), errors=e.errors) from None
-        decode = self.codec.decoder(schema)
+        decode = self.schemas.decoder(schema)
         return decode(data) if decode else data
 
     @property
     def credentials(self) -> dict[str, Any]:
         """What the client sends for each security scheme (a copy)."""
-        return dict(self._client._credentials if self._client is not None else self._client_settings["credentials"])
+        return dict(self._client._credentials if self._client is not None else self._client_credentials)
 
     def set_credentials(self, credentials: Mapping[str, Any] | None) -> None:
         """What the client sends for each security scheme (as ``ApiPool.add(credentials=...)``), replacing
         what it had: for an API loaded without them, such as one that ``klue serve`` serves and calls."""
         checked = check_credentials(self.name, self.spec.security_schemes, credentials)
-        self._client_settings["credentials"] = checked
+        self._client_credentials = checked
         if self._client is not None:
             self._client._use_credentials(checked)
 

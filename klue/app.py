@@ -86,9 +86,14 @@ def log_to_stderr_if_unconfigured() -> None:
 def _add_health_routes(app: Flask, apis: list[API]) -> None:
     taken = {rule.rule for rule in app.url_map.iter_rules()}
     versions = dump_json({api.name: api.get_version() for api in apis})
+
+    def ping() -> Response:
+        return Response(b"{}", mimetype="application/json")
+
+    def version() -> Response:
+        return Response(versions, mimetype="application/json")
+
     if "/ping" not in taken:
-        app.add_url_rule("/ping", endpoint="klue.ping", view_func=lambda: Response(b"{}", mimetype="application/json"))
+        app.add_url_rule("/ping", endpoint="klue.ping", view_func=ping)
     if "/version" not in taken:
-        app.add_url_rule(
-            "/version", endpoint="klue.version", view_func=lambda: Response(versions, mimetype="application/json")
-        )
+        app.add_url_rule("/version", endpoint="klue.version", view_func=version)

@@ -7,7 +7,8 @@
     │   │   ├── UnboundOperationsError
     │   │   └── UnboundSecurityError
     │   ├── MergeApisException     ApiPool.merge(): one model name, two definitions
-    │   └── NoHostError            a call to an API with no host
+    │   ├── NoHostError            a call to an API with no host
+    │   └── SchemaCompileError (ValueError)  the validation engine refused a schema
     ├── ArgumentError (ValueError) a client call's arguments, or json_to_model's data, do not
     │                              match the spec: the calling code's mistake (500 if it escapes)
     ├── HTTPError                  what a server answers, by status
@@ -331,3 +332,9 @@ class NoHostError(ConfigurationError):
     """A call was made to an API whose spec has no host and none was given to ``ApiPool.add``."""
 
     code = "NO_HOST"
+
+
+class SchemaCompileError(ConfigurationError, ValueError):
+    """jsonschema-rs refused a schema: the spec's checks normally catch it first, with its pointer."""
+
+    code = "SCHEMA_COMPILE_ERROR"

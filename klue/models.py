@@ -21,7 +21,7 @@ from typing import Any
 
 from .exceptions import BindingError, KlueException
 from .importing import import_object
-from .schema.view import collapsed_properties, ref_name, ref_to
+from .schema.view import collapsed_properties, primary_type, ref_name, ref_to
 
 
 class ModelMeta(type):
@@ -201,6 +201,12 @@ def is_model(value: object) -> bool:
     return isinstance(type(value), ModelMeta)
 
 
+def fields_of(model: Model) -> dict[str, Any]:
+    """A model's own field dict, not a copy (``_as_dict`` copies): for the codec, which only reads it."""
+    fields: dict[str, Any] = model._Model__dict
+    return fields
+
+
 # -- building classes --------------------------------------------------------------------
 
 
@@ -264,9 +270,7 @@ def _is_object_definition(schema: Any, definitions: dict[str, Any]) -> bool:
     schema = _follow_refs(schema, definitions)
     if not isinstance(schema, dict):
         return False
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
+    kind = primary_type(schema)
     return kind == "object" or (kind is None and "allOf" in schema)
 
 

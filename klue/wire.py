@@ -8,7 +8,6 @@ JSON Schema says so since draft 6), so validators and handlers agree on types.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 #: On every response klue makes: browsers must not guess a type the spec did not declare.
@@ -56,29 +55,14 @@ def loads_json(data: bytes | bytearray | str) -> Any:
 
 
 #: Built once: json.dumps with non-default options builds an encoder per call.
+#: No cycle check (a dict per call): a value that contains itself ends in RecursionError.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
-
-
-def _c_encoder() -> Callable[[Any, int], Any] | None:
-    """json's C encoder, built once. ``JSONEncoder.encode`` builds one per call
-    (with a dict to detect cycles): that was most of the cost of a small body.
-    Without that dict a cyclic value ends in RecursionError."""
-    encoder: Any = json.encoder  # typeshed does not declare its C accelerators
-    make: Callable[..., Callable[[Any, int], Any]] | None = encoder.c_make_encoder
-    if make is None or encoder.c_encode_basestring is None:  # pragma: no cover - CPython has both
-        return None
-    return make(None, _ENCODER.default, encoder.c_encode_basestring, None, ":", ",", False, False, False)
-
-
-_C_ENCODE = _c_encoder()
 
 
 def dump_json(value: Any) -> bytes:
     """Compact UTF-8 JSON; ValueError for NaN or infinity, TypeError for what JSON
     cannot hold, RecursionError for a value that contains itself."""
-    if _C_ENCODE is None:  # pragma: no cover
-        return _ENCODER.encode(value).encode("utf-8")
-    return "".join(_C_ENCODE(value, 0)).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def is_json_media_type(mimetype: str) -> bool:

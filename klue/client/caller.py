@@ -24,11 +24,11 @@ from ..schema.validation import REQUEST, RESPONSE
 from ..spec.interface import BODY, COLLECTION_SEPARATORS, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
 from ..wire import dump_json, loads_json
 from .credentials import Applied, OperationCredentials
-from .policy import DEFAULT_TIMEOUT
 from .transport import OutgoingRequest
 
 if TYPE_CHECKING:
-    from .namespace import ApiClient
+    from ..schema.compiler import SchemaCompiler
+    from .endpoint import Endpoint
 
 #: Keyword arguments that configure a call rather than fill a parameter.
 CALL_OPTIONS = ("max_attempts", "read_timeout", "connect_timeout", "request_headers", "force_retry")
@@ -46,11 +46,10 @@ class _ParameterEncoder:
 
     __slots__ = ("encode", "param", "separator", "validate")
 
-    def __init__(self, param: Parameter, client: ApiClient) -> None:
-        api = client._api
+    def __init__(self, param: Parameter, schemas: SchemaCompiler) -> None:
         self.param = param
-        self.encode = api.codec.encoder(param.schema, REQUEST)
-        self.validate = api.validators.get(param.schema, direction=REQUEST).validate
+        self.encode = schemas.encoder(param.schema, REQUEST)
+        self.validate = schemas.validator(param.schema, direction=REQUEST).validate
         self.separator = COLLECTION_SEPARATORS.get(param.collection_format)
 
     def __call__(self, value: Any) -> Any:
@@ -130,24 +129,25 @@ class PreparedRequest:
 class OperationCaller:
     """Compiled per operation: arguments in, a ``Call`` out; responses in, results out."""
 
-    def __init__(self, client: ApiClient, op: Operation) -> None:
-        api = client._api
-        self.client = client
+    def __init__(
+        self, op: Operation, schemas: SchemaCompiler, endpoint: Endpoint, credentials: OperationCredentials
+    ) -> None:
         self.op = op
-        self.encoders = {p.arg_name: _ParameterEncoder(p, client) for p in op.parameters}
+        self.endpoint = endpoint
+        self.encoders = {p.arg_name: _ParameterEncoder(p, schemas) for p in op.parameters}
         self.required = frozenset(p.arg_name for p in op.parameters if p.required)
         self.body = op.body
         if op.body is not None:
-            self.encode_body = api.codec.encoder(op.body.schema, REQUEST)
-            body_validator = api.validators.get(op.body.schema, direction=REQUEST)
+            self.encode_body = schemas.encoder(op.body.schema, REQUEST)
+            body_validator = schemas.validator(op.body.schema, direction=REQUEST)
             self.validate_body = body_validator.validate
             # A body that validates as it is, JSON types only, is sent as it is:
             # the encoder would give it back unchanged (readOnly fields, which it
             # drops, fail validation; formats' to_wire keep strings).
-            self.body_is_final = body_validator.accepts_as_is if api.formats.wire_text_is_final() else None
+            self.body_is_final = body_validator.accepts_as_is if schemas.wire_text_is_final else None
         self.responses = {
             status: _ResponseDecoder(
-                api.validators.get(r.schema, direction=RESPONSE).validate, api.codec.decoder(r.schema)
+                schemas.validator(r.schema, direction=RESPONSE).validate, schemas.decoder(r.schema)
             )
             if r.schema is not None
             else _ResponseDecoder(None, None)
@@ -159,7 +159,7 @@ class OperationCaller:
             else None
         )
         self._send: Callable[..., requests.Response] | None = None
-        self.credentials = OperationCredentials(op, api.spec.security_schemes, client._credentials)
+        self.credentials = credentials
         self.accept = ", ".join(op.produces) or "application/json"
         self.multipart_only = (
             "multipart/form-data" in op.consumes and "application/x-www-form-urlencoded" not in op.consumes
@@ -169,7 +169,7 @@ class OperationCaller:
     def send(self) -> Callable[..., requests.Response]:
         """The session's ``request``, decorated once by ``x-decorate-request``."""
         if self._send is None:
-            send = self.client._transport.session.request
+            send = self.endpoint.transport.session.request
             self._send = self.send_decorator(send) if self.send_decorator is not None else send
         return self._send
 
@@ -329,7 +329,7 @@ class Call:
         self.options = check_options(options)
 
     def __repr__(self) -> str:
-        return f"<Call {self.caller.op.label} of API '{self.caller.client._api.name}'>"
+        return f"<Call {self.caller.op.label} of API '{self.caller.endpoint.api_name}'>"
 
     def call(self, **options: Any) -> Any:
         """Send the request and return the decoded result.
@@ -344,15 +344,15 @@ class Call:
         try:
             return self._send(settings)
         except ClientError as e:
-            callback = self.caller.client._api.error_callback
+            callback = self.caller.endpoint.error_callback
             if callback is None:
                 raise
             return callback(e)
 
     def _send(self, settings: dict[str, Any]) -> Any:
-        client, caller, request = self.caller.client, self.caller, self.request
+        caller, request = self.caller, self.request
         op = caller.op
-        url = client._base_url() + request.path
+        url = caller.endpoint.base_url + request.path
         headers = {"Accept": caller.accept, **_trace_headers(), **request.headers}
         query = dict(request.query)
         applied = caller.credentials.apply(headers, query) if caller.credentials.chosen else None
@@ -376,14 +376,18 @@ class Call:
 
     def _exchange(self, url: str, settings: dict[str, Any], kwargs: dict[str, Any], applied: Applied | None) -> Any:
         """Hand the request to the transport and decode the answer; a refused OAuth2 token is renewed once."""
-        client, caller = self.caller.client, self.caller
-        transport = client._transport
+        caller = self.caller
+        endpoint = caller.endpoint
+        transport = endpoint.transport
         request = OutgoingRequest(
             method=caller.op.method,
             url=url,
-            host=client._base_host(),
+            host=endpoint.host,
             send=caller.send,
-            timeout=(_setting(settings, "connect_timeout", client), _setting(settings, "read_timeout", client)),
+            timeout=(
+                settings.get("connect_timeout") or endpoint.timeout,
+                settings.get("read_timeout") or endpoint.timeout,
+            ),
             max_attempts=settings.get("max_attempts") or transport.retry.max_attempts,
             force_retry=bool(settings.get("force_retry")),
             options=kwargs,
@@ -426,13 +430,6 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
         for name, value in headers.items():
             check_header_value(str(name), value)
     return options
-
-
-def _setting(settings: dict[str, Any], name: str, client: ApiClient) -> float:
-    value: float | None = settings.get(name)
-    if value is not None:
-        return value
-    return client._api.timeout if client._api.timeout is not None else DEFAULT_TIMEOUT
 
 
 def _parts(fields: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -13,19 +13,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from ..exceptions import NoHostError, SpecError, SpecProblem
+from ..exceptions import SpecError, SpecProblem
 from ..naming import python_name
-from ..spec.interface import Operation
+from ..spec.interface import Operation, Spec
 from ..spec.loader import pointer_join
 from .breaker import CircuitBreaker
 from .caller import OperationCaller
-from .policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
+from .credentials import OperationCredentials
+from .endpoint import Endpoint, resolve_base_url
 from .transport import Transport
 
 if TYPE_CHECKING:
     from ..api import API
+    from ..schema.compiler import SchemaCompiler
 
 
 def client_names(
@@ -60,28 +61,20 @@ class ApiClient:
 
     def __init__(
         self,
-        api: API,
-        *,
-        local_app: Any = None,
-        retry: RetryPolicy | None = None,
-        pool_size: int = 64,
-        breaker: CircuitBreaker | None = None,
+        api_name: str,
+        spec: Spec,
+        schemas: SchemaCompiler,
+        endpoint: Endpoint,
         credentials: Mapping[str, Any] | None = None,
-        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
-        self._max_response_size = max_response_size
-        self._api = api
-        self._breaker = breaker
+        self._name = api_name
+        self._spec = spec
+        self._schemas = schemas
+        self._endpoint = endpoint
         self._credentials = dict(credentials or {})  # checked by API, when they were given
-        self._operations, self._clashes = client_names(api.name, api.spec.source, api.spec.operations)
+        self._operations, self._clashes = client_names(api_name, spec.source, spec.operations)
         self._callers: dict[str, OperationCaller] = {}
-        self._local_app = local_app
-        self._retry = retry or RetryPolicy()
-        self._pool_size = pool_size
         self._lock = threading.Lock()
-        self._transport_instance: Transport | None = None
-        self._base: str | None = None
-        self._host: str | None = None
 
     def __getattr__(self, name: str) -> OperationCaller:
         if name.startswith("_"):
@@ -93,11 +86,15 @@ class ApiClient:
                 raise self._clashes[name]
             if op is None:
                 known = ", ".join(sorted(self._operations)) or "none"
-                raise AttributeError(f"API '{self._api.name}' has no client operation '{name}' (operations: {known})")
+                raise AttributeError(f"API '{self._name}' has no client operation '{name}' (operations: {known})")
             with self._lock:
-                caller = self._callers.get(name) or OperationCaller(self, op)
+                caller = self._callers.get(name) or self._compile(op)
                 self._callers[name] = caller
         return caller
+
+    def _compile(self, op: Operation) -> OperationCaller:
+        credentials = OperationCredentials(op, self._spec.security_schemes, self._credentials)
+        return OperationCaller(op, self._schemas, self._endpoint, credentials)
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._operations))
@@ -113,7 +110,7 @@ class ApiClient:
         return sorted(self._operations)
 
     def __repr__(self) -> str:
-        return f"<client of API '{self._api.name}': {len(self._operations)} operations>"
+        return f"<client of API '{self._name}': {len(self._operations)} operations>"
 
     def _use_credentials(self, checked: Mapping[str, Any]) -> None:
         """Replace the credentials (already checked by ``check_credentials``)."""
@@ -123,59 +120,19 @@ class ApiClient:
 
     @property
     def _transport(self) -> Transport:
-        if self._transport_instance is None:
-            with self._lock:
-                if self._transport_instance is None:
-                    self._transport_instance = Transport(
-                        self._api.name,
-                        self._pool_size,
-                        self._local_app,
-                        self._max_response_size,
-                        self._retry,
-                        self._breaker,
-                    )
-        return self._transport_instance
+        return self._endpoint.transport
+
+    @property
+    def _breaker(self) -> CircuitBreaker | None:
+        return self._endpoint.breaker
 
     def _base_url(self) -> str:
-        if self._base is None:
-            self._base = base_url(self._api, local=self._local_app is not None)
-        return self._base
-
-    def _base_host(self) -> str:
-        """``host[:port]`` of the base URL: the circuit breaker's key."""
-        if self._host is None:
-            self._host = urlsplit(self._base_url()).netloc
-        return self._host
+        return self._endpoint.base_url
 
     def _close(self) -> None:
-        if self._transport_instance is not None:
-            self._transport_instance.close()
+        self._endpoint.close()
 
 
 def base_url(api: API, *, local: bool = False) -> str:
-    """``proto://host[:port]/basePath`` from ``ApiPool.add`` overrides, then the spec."""
-    spec = api.spec
-    proto, host = api.proto, api.host
-    if host and "://" in host:  # host="http://127.0.0.1:5000" is accepted too
-        parts = urlsplit(host)
-        proto, host = proto or parts.scheme, parts.netloc
-    host = host or spec.host or ("localhost" if local else None)
-    if not host:
-        raise NoHostError(f"API '{api.name}' has no host: its spec has none, so give ApiPool.add(host=..., port=...)")
-    if api.port:
-        host = f"{host.rsplit(':', 1)[0] if _has_port(host) else host}:{int(api.port)}"
-    if not proto:
-        schemes = spec.schemes
-        proto = "https" if "https" in schemes or not schemes else schemes[0]
-        if not schemes and (local or _is_loopback(host)):
-            proto = "http"
-    return f"{proto}://{host}{spec.base_path}"
-
-
-def _is_loopback(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if _has_port(host) else host
-    return name in ("localhost", "127.0.0.1", "[::1]")
-
-
-def _has_port(host: str) -> bool:
-    return ":" in host and not host.endswith("]")
+    """``proto://host[:port]/basePath`` of ``api`` from ``ApiPool.add`` overrides, then the spec."""
+    return resolve_base_url(api.name, api.spec, host=api.host, port=api.port, proto=api.proto, local=local)

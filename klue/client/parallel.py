@@ -34,7 +34,11 @@ def _runner(call: Call) -> Callable[[], Any]:
     ``g``: so calls made while serving a request carry its call ID and path.
     One copy per call, as a context cannot be entered by two threads at once."""
     context = contextvars.copy_context()
-    return lambda: context.run(call.call)
+
+    def run_in_callers_context() -> Any:
+        return context.run(call.call)
+
+    return run_in_callers_context
 
 
 def async_call(

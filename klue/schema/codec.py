@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
-from ..models import Model, is_model
+from ..models import Model, fields_of, is_model
 from .formats import FormatRegistry
 from .validation import REQUEST, RESPONSE, has_flag
-from .view import DEFINITIONS_REF, collapsed_properties, primary_type, ref_name
+from .view import DEFINITIONS_REF, collapsed_properties, is_object_like, primary_type, ref_name, union_branches
 
 Convert = Callable[[Any], Any]
 #: A schema -> its compiled check (``is_valid``), to pick a oneOf/anyOf branch.
@@ -56,7 +56,7 @@ class Codec:
         name = ref_name(schema)
         if name is not None:
             return self._by_ref(name, self._decoders, self._build_model_decoder, "decode")
-        if self._is_object(schema):
+        if is_object_like(schema):
             return self._object_decoder(schema)
         if schema.get("type") == "array" or "items" in schema:
             return _list_of(self.decoder(schema.get("items")) if isinstance(schema.get("items"), dict) else None)
@@ -75,13 +75,9 @@ class Codec:
         """The definition's model class, its fields converted; a dict converter without one."""
         model = self.models.get(name)
         if model is None:
-            return self._object_decoder(schema) if self._is_object(schema) else self.decoder(schema)
+            return self._object_decoder(schema) if is_object_like(schema) else self.decoder(schema)
         # Every model class is a KlueModel (build_model_classes; ApiPool.merge shares them).
         return cast("type[Model]", model)._klue_decoder(self._fields_converter(schema))
-
-    @staticmethod
-    def _is_object(schema: dict[str, Any]) -> bool:
-        return "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict)
 
     def _object_decoder(self, schema: dict[str, Any]) -> Convert | None:
         convert_fields = self._fields_converter(schema)
@@ -138,7 +134,7 @@ class Codec:
                 return self.encoder(self.definitions.get(n, {}), direction)
 
             return self._by_ref(name, cache, build, f"encode-{direction}") or to_json
-        if "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict):
+        if is_object_like(schema):
             return self._object_encoder(schema, direction)
         if schema.get("type") == "array" or "items" in schema:
             items = self.encoder(schema.get("items"), direction) if isinstance(schema.get("items"), dict) else to_json
@@ -148,7 +144,7 @@ class Codec:
         to_wire = self.formats.to_wire(schema.get("format"))
         if to_wire is None:
             return _integer_to_json if primary_type(schema) == "integer" else to_json
-        return lambda value: to_json(to_wire(value)) if value is not None else None
+        return _format_encoder(to_wire)
 
     def _object_encoder(self, schema: dict[str, Any], direction: str | None) -> Convert:
         properties = collapsed_properties(schema, self.definitions)
@@ -168,8 +164,7 @@ class Codec:
             if is_model(value):
                 # A model holds None for every unset property: unset and null look
                 # alike, so None is left out unless the property is required.
-                # (Its attribute dict, read directly: _as_dict copies it.)
-                items = ((k, v) for k, v in value._Model__dict.items() if v is not None or k in required)
+                items = ((k, v) for k, v in fields_of(value).items() if v is not None or k in required)
             elif isinstance(value, dict):
                 items = value.items()
             else:
@@ -206,7 +201,7 @@ class Codec:
             return cache[name]
         if (kind, name) in self._building:
             # A recursive model: call through the cache, filled once built.
-            return lambda value: (cache[name] or _identity)(value)
+            return _late_bound(cache, name)
         self._building.add((kind, name))
         try:
             cache[name] = build(name)
@@ -255,9 +250,14 @@ class Codec:
     def _union_encoder(self, schema: dict[str, Any], direction: str | None) -> Convert:
         """A model goes through the branch named after its class; a dict through
         the one its discriminator names; anything else as it is."""
-        branches = [s for s in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if s.get("type") != "null"]
-        by_model = {name: self.encoder(b, direction) for b in branches if (name := ref_name(b)) is not None}
-        by_discriminator = self._discriminated(schema, lambda s: self.encoder(s, direction))
+        by_model = {
+            name: self.encoder(b, direction) for b in union_branches(schema) if (name := ref_name(b)) is not None
+        }
+
+        def branch_encoder(branch: dict[str, Any]) -> Convert:
+            return self.encoder(branch, direction)
+
+        by_discriminator = self._discriminated(schema, branch_encoder)
 
         def encode_union(value: Any) -> Any:
             if is_model(value) and type(value).__name__ in by_model:
@@ -276,8 +276,7 @@ class Codec:
 
     def _matching_branch(self, schema: dict[str, Any], build: Callable[[dict[str, Any]], Any]) -> Convert | None:
         """Convert with the first ``oneOf``/``anyOf`` branch the value validates against."""
-        branches = [s for s in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if s.get("type") != "null"]
-        converters = [(s, build(s)) for s in branches]
+        converters = [(s, build(s)) for s in union_branches(schema)]
         if all(c is None for _, c in converters):
             return None
         if len(converters) == 1:
@@ -305,28 +304,58 @@ def _integer_to_json(value: Any) -> Any:
 
 def _list_encoder(items: Convert) -> Convert:
     if items is to_json:  # plain items (strings, numbers...) go as they are, without a call each
-        return lambda value: (
-            [v if type(v) in _PLAIN else to_json(v) for v in value]
-            if isinstance(value, (list, tuple))
-            else to_json(value)
-        )
-    return lambda value: [items(v) for v in value] if isinstance(value, (list, tuple)) else to_json(value)
+
+        def encode_plain_list(value: Any) -> Any:
+            if isinstance(value, (list, tuple)):
+                return [v if type(v) in _PLAIN else to_json(v) for v in value]
+            return to_json(value)
+
+        return encode_plain_list
+
+    def encode_list(value: Any) -> Any:
+        return [items(v) for v in value] if isinstance(value, (list, tuple)) else to_json(value)
+
+    return encode_list
 
 
-def _identity(value: Any) -> Any:
-    return value
+def _format_encoder(to_wire: Convert) -> Convert:
+    """A string format's ``to_wire`` (a date to its ISO text...), then plain JSON."""
+
+    def encode_format(value: Any) -> Any:
+        return None if value is None else to_json(to_wire(value))
+
+    return encode_format
+
+
+def _late_bound(cache: dict[str, Convert | None], name: str) -> Convert:
+    """The converter of a recursive model, looked up when called: it is still being built now."""
+
+    def convert_recursive(value: Any) -> Any:
+        convert = cache[name]
+        return convert(value) if convert is not None else value
+
+    return convert_recursive
 
 
 def _skip_none(convert: Convert | None) -> Convert | None:
+    """``convert``, with None passed through as it is (a nullable value)."""
     if convert is None:
         return None
-    return lambda value: None if value is None else convert(value)
+
+    def convert_unless_none(value: Any) -> Any:
+        return None if value is None else convert(value)
+
+    return convert_unless_none
 
 
 def _list_of(convert: Convert | None) -> Convert | None:
     if convert is None:
         return None
-    return lambda value: [convert(v) for v in value] if isinstance(value, list) else value
+
+    def decode_list(value: Any) -> Any:
+        return [convert(v) for v in value] if isinstance(value, list) else value
+
+    return decode_list
 
 
 def to_json(value: Any) -> Any:

@@ -21,10 +21,10 @@ from typing import Any
 
 import jsonschema_rs
 
-from ..exceptions import FieldError, ValidationError
+from ..exceptions import FieldError, SchemaCompileError, ValidationError
 from .formats import FormatRegistry
 from .messages import READ_ONLY_MARK, describe, field_name, quote
-from .view import DEFINITIONS_REF, unescape_pointer_token
+from .view import DEFINITIONS_REF, unescape_pointer_token, union_branches
 
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 #: At most this many field errors are reported for one value.
@@ -46,10 +46,6 @@ def field_path(path: Iterable[Any]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
-
-
-class SchemaCompileError(ValueError):
-    """jsonschema-rs refused a schema (spec checks normally catch it first)."""
 
 
 class SchemaValidator:
@@ -328,13 +324,21 @@ class _DefaultFillers:
         if name in self.by_ref:
             return self.by_ref[name]
         if name in self.building:  # recursive: call through the table, filled once built
-            return lambda value: (self.by_ref.get(name) or _nothing)(value)
+            return self._late_bound(name)
         self.building.add(name)
         try:
             self.by_ref[name] = self.build(self.definitions.get(name))
         finally:
             self.building.discard(name)
         return self.by_ref[name]
+
+    def _late_bound(self, name: str) -> Fill:
+        def fill_recursive(value: Any) -> None:
+            fill = self.by_ref.get(name)
+            if fill is not None:
+                fill(value)
+
+        return fill_recursive
 
     def _object(self, schema: dict[str, Any]) -> Fill | None:
         props = schema.get("properties")
@@ -389,16 +393,8 @@ class _DefaultFillers:
         return fill_each
 
     def _union(self, schema: dict[str, Any]) -> Fill | None:
-        branches = [
-            s
-            for s in [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
-            if not (isinstance(s, dict) and s.get("type") == "null")
-        ]
+        branches = union_branches(schema)
         return self.build(branches[0]) if len(branches) == 1 else None
-
-
-def _nothing(value: Any) -> None:
-    return None
 
 
 REQUEST, RESPONSE = "request", "response"

@@ -43,6 +43,22 @@ def primary_type(schema: dict[str, Any]) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+def is_null_schema(schema: Any) -> bool:
+    """``{"type": "null"}``: the null branch of a nullable union (OpenAPI 3.0's ``nullable`` becomes one)."""
+    return isinstance(schema, dict) and schema.get("type") == "null"
+
+
+def union_branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """A schema's ``oneOf`` then ``anyOf`` branches, without the null one: the shapes a non-null value can take."""
+    return [b for b in [*schema.get("oneOf", ()), *schema.get("anyOf", ())] if not is_null_schema(b)]
+
+
+def is_object_like(schema: dict[str, Any]) -> bool:
+    """Whether values of ``schema`` are converted key by key: it has properties, an ``allOf``
+    (the parts of a model), or an ``additionalProperties`` schema."""
+    return "properties" in schema or "allOf" in schema or isinstance(schema.get("additionalProperties"), dict)
+
+
 def resolve(schema: dict[str, Any], definitions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What a normalised schema stands for: its named schema for a ``$ref``,
     the non-null branch of a nullable wrapper (for type-driven decisions)."""
@@ -51,10 +67,11 @@ def resolve(schema: dict[str, Any], definitions: dict[str, dict[str, Any]]) -> d
         if name is not None:
             schema = definitions.get(name, {})
             continue
-        branches = [b for b in schema.get("anyOf", ()) if b.get("type") != "null"]
-        if len(branches) == 1 and len(schema.get("anyOf", ())) == 2 and set(schema) == {"anyOf"}:
-            schema = branches[0]
-            continue
+        if set(schema) == {"anyOf"} and len(schema["anyOf"]) == 2:
+            branches = union_branches(schema)
+            if len(branches) == 1:
+                schema = branches[0]
+                continue
         break
     return schema
 

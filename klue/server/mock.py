@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..schema.validation import matches_pattern
-from ..schema.view import primary_type, ref_name
+from ..schema.view import primary_type, ref_name, union_branches
 from ..spec.interface import Operation
 
 try:  # the regular-expression parser behind `re`; renamed in Python 3.11
@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _sre_parse
 
 if TYPE_CHECKING:
-    from ..api import API
+    from ..schema.compiler import SchemaCompiler
 
 log = logging.getLogger("klue.server")
 
@@ -72,10 +72,9 @@ class ExampleGenerator:
                 if isinstance(value, dict):
                     merged.update(value)
             return merged
-        for key in ("oneOf", "anyOf"):
-            branches = [b for b in schema.get(key, ()) if b.get("type") != "null"]
-            if branches:
-                return self.generate(branches[0], depth)
+        branches = union_branches(schema)
+        if branches:
+            return self.generate(branches[0], depth)
         return self._by_type(schema, primary_type(schema), depth)
 
     def _by_type(self, schema: dict[str, Any], kind: str | None, depth: int) -> Any:
@@ -180,8 +179,8 @@ def _from_class(items: Any) -> str:
     return "a"
 
 
-def mock_handler(api: API, op: Operation) -> Callable[..., Any]:
-    """A handler answering ``op`` with its success response's example."""
+def mock_handler(op: Operation, schemas: SchemaCompiler, api_name: str) -> Callable[..., Any]:
+    """A handler answering ``op`` (of API ``api_name``) with its success response's example."""
     status = op.success_status
     response = op.response_for(status)
     if response is None or response.schema is None:
@@ -189,12 +188,12 @@ def mock_handler(api: API, op: Operation) -> Callable[..., Any]:
     elif response.examples.get("application/json") is not None:
         value = response.examples["application/json"]
     else:
-        valid = api.validators.get(response.schema).is_valid
-        value = ExampleGenerator(api.spec.definitions).generate(response.schema)
+        valid = schemas.validator(response.schema).is_valid
+        value = ExampleGenerator(schemas.definitions).generate(response.schema)
         if not valid(value):  # some spec's examples break their own schemas
-            value = ExampleGenerator(api.spec.definitions, use_examples=False).generate(response.schema)
+            value = ExampleGenerator(schemas.definitions, use_examples=False).generate(response.schema)
         if not valid(value):
-            log.warning("API '%s' %s: the generated mock response does not match its schema", api.name, op.label)
+            log.warning("API '%s' %s: the generated mock response does not match its schema", api_name, op.label)
 
     def mock(*_args: Any, **_kwargs: Any) -> Any:
         return value, status

@@ -23,6 +23,7 @@ from ..schema.view import primary_type, resolve
 from ..spec.interface import (
     BODY,
     COLLECTION_SEPARATORS,
+    COOKIE,
     FORM,
     FORM_MEDIA_TYPES,
     HEADER,
@@ -37,7 +38,7 @@ from ..wire import is_json_media_type, loads_json
 if TYPE_CHECKING:
     from flask import Request
 
-    from ..api import API
+    from ..schema.compiler import SchemaCompiler
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
@@ -130,33 +131,70 @@ def text_parser(
     schema = resolve(schema, definitions)
     kind = primary_type(schema)
     if collection_format == "json":
-        return lambda texts: _json_text(_single(texts))
+        return _parse_json_text
     if collection_format in OBJECT_FORMATS:
-        props = schema.get("properties") or {}
-        parsers = {k: text_parser(v, "csv", definitions) for k, v in props.items()}
-        extra_schema = schema.get("additionalProperties")
-        extra = text_parser(extra_schema if isinstance(extra_schema, dict) else {}, "csv", definitions)
-        return lambda fields: {k: parsers.get(k, extra)(v) for k, v in fields.items()}
+        return _object_parser(schema, definitions)
     if kind == "array":
-        items = resolve(schema["items"], definitions) if isinstance(schema.get("items"), dict) else {}
-        item_parser = _SCALAR_PARSERS.get(primary_type(items))
-        if collection_format == "multi":
-
-            def split(texts: list[str]) -> list[str]:
-                return texts
-        else:
-            separator = COLLECTION_SEPARATORS.get(collection_format, ",")
-
-            def split(texts: list[str]) -> list[str]:
-                return _single(texts).split(separator) if texts[0] else []
-
-        if item_parser is None:
-            return split
-        return lambda texts: [item_parser(t) for t in split(texts)]
+        return _array_parser(schema, collection_format, definitions)
     scalar = _SCALAR_PARSERS.get(kind)
     if scalar is None:
         return _single
-    return lambda texts: scalar(_single(texts))
+    return _scalar_parser(scalar)
+
+
+def _parse_json_text(texts: list[str]) -> Any:
+    return _json_text(_single(texts))
+
+
+def _scalar_parser(scalar: Callable[[str], Any]) -> Callable[[list[str]], Any]:
+    def parse_scalar(texts: list[str]) -> Any:
+        return scalar(_single(texts))
+
+    return parse_scalar
+
+
+def _object_parser(schema: dict[str, Any], definitions: dict[str, dict[str, Any]]) -> Callable[[Any], Any]:
+    """deepObject / form-object styles: each property's texts parsed by its own schema."""
+    props = schema.get("properties") or {}
+    parsers = {k: text_parser(v, "csv", definitions) for k, v in props.items()}
+    extra_schema = schema.get("additionalProperties")
+    extra = text_parser(extra_schema if isinstance(extra_schema, dict) else {}, "csv", definitions)
+
+    def parse_object(fields: dict[str, list[str]]) -> dict[str, Any]:
+        return {k: parsers.get(k, extra)(v) for k, v in fields.items()}
+
+    return parse_object
+
+
+def _array_parser(
+    schema: dict[str, Any], collection_format: str, definitions: dict[str, dict[str, Any]]
+) -> Callable[[Any], Any]:
+    items = resolve(schema["items"], definitions) if isinstance(schema.get("items"), dict) else {}
+    item_parser = _SCALAR_PARSERS.get(primary_type(items))
+    split: Callable[[list[str]], list[str]]
+    if collection_format == "multi":
+        split = _repeated_texts
+    else:
+        split = _text_splitter(COLLECTION_SEPARATORS.get(collection_format, ","))
+    if item_parser is None:
+        return split
+
+    def parse_items(texts: list[str]) -> list[Any]:
+        return [item_parser(t) for t in split(texts)]
+
+    return parse_items
+
+
+def _repeated_texts(texts: list[str]) -> list[str]:
+    """``multi``: ``?id=1&id=2``, each occurrence an item."""
+    return texts
+
+
+def _text_splitter(separator: str) -> Callable[[list[str]], list[str]]:
+    def split_text(texts: list[str]) -> list[str]:
+        return _single(texts).split(separator) if texts[0] else []
+
+    return split_text
 
 
 def _json_text(text: str) -> Any:
@@ -179,25 +217,76 @@ def _source(param: Parameter, schema: dict[str, Any]) -> Source:
     """Where a parameter's raw text comes from in a request."""
     name = param.name
     if param.collection_format == "deepObject":  # ?filter[kind]=cat&filter[max]=3
-        prefix = name + "["
-        return lambda request, _: {
+        return _deep_object_source(name)
+    if param.collection_format == "form-object":  # ?kind=cat&max=3, the object's own keys
+        return _form_object_source(tuple(schema.get("properties") or ()))
+    return _SOURCES[param.location](name)
+
+
+def _deep_object_source(name: str) -> Source:
+    prefix = name + "["
+
+    def read_deep_object(request: Request, path_args: dict[str, Any]) -> dict[str, list[str]]:
+        return {
             k[len(prefix) : -1]: request.args.getlist(k)
             for k in request.args
             if k.startswith(prefix) and k.endswith("]")
         }
-    if param.collection_format == "form-object":  # ?kind=cat&max=3, the object's own keys
-        keys = tuple(schema.get("properties") or ())
-        return lambda request, _: {k: request.args.getlist(k) for k in keys if k in request.args}
-    location = param.location
-    if location == QUERY:
-        return lambda request, _: request.args.getlist(name)
-    if location == FORM:
-        return lambda request, _: request.form.getlist(name)
-    if location == PATH:
-        return lambda _, path_args: [path_args[name]]
-    if location == HEADER:  # HTTP ignores white space around values
-        return lambda request, _: [v.strip()] if (v := request.headers.get(name)) is not None else []
-    return lambda request, _: [v] if (v := request.cookies.get(name)) is not None else []
+
+    return read_deep_object
+
+
+def _form_object_source(keys: tuple[str, ...]) -> Source:
+    def read_form_object(request: Request, path_args: dict[str, Any]) -> dict[str, list[str]]:
+        return {k: request.args.getlist(k) for k in keys if k in request.args}
+
+    return read_form_object
+
+
+def _query_source(name: str) -> Source:
+    def read_query(request: Request, path_args: dict[str, Any]) -> list[str]:
+        return request.args.getlist(name)
+
+    return read_query
+
+
+def _form_source(name: str) -> Source:
+    def read_form_field(request: Request, path_args: dict[str, Any]) -> list[str]:
+        return request.form.getlist(name)
+
+    return read_form_field
+
+
+def _path_source(name: str) -> Source:
+    def read_path(request: Request, path_args: dict[str, Any]) -> list[str]:
+        return [path_args[name]]
+
+    return read_path
+
+
+def _header_source(name: str) -> Source:
+    def read_header(request: Request, path_args: dict[str, Any]) -> list[str]:
+        value = request.headers.get(name)
+        return [] if value is None else [value.strip()]  # HTTP ignores white space around values
+
+    return read_header
+
+
+def _cookie_source(name: str) -> Source:
+    def read_cookie(request: Request, path_args: dict[str, Any]) -> list[str]:
+        value = request.cookies.get(name)
+        return [] if value is None else [value]
+
+    return read_cookie
+
+
+_SOURCES: dict[str, Callable[[str], Source]] = {
+    QUERY: _query_source,
+    FORM: _form_source,
+    PATH: _path_source,
+    HEADER: _header_source,
+    COOKIE: _cookie_source,
+}
 
 
 class ParameterReader:
@@ -217,8 +306,8 @@ class ParameterReader:
         "validate",
     )
 
-    def __init__(self, param: Parameter, api: API) -> None:
-        definitions = api.spec.definitions
+    def __init__(self, param: Parameter, schemas: SchemaCompiler) -> None:
+        definitions = schemas.definitions
         self.name = param.name
         self.arg_name = param.arg_name
         self.location = param.location
@@ -235,8 +324,8 @@ class ParameterReader:
         )
         self.source = _source(param, resolved)
         self.parse = text_parser(param.schema, param.collection_format, definitions)
-        self.validate = api.validators.get(param.schema, direction=REQUEST).validate
-        self.decode = api.codec.decoder(param.schema)
+        self.validate = schemas.validator(param.schema, direction=REQUEST).validate
+        self.decode = schemas.decoder(param.schema)
         self.default = MISSING if param.default is MISSING else self._decoded(param.default)
 
     def _decoded(self, value: Any) -> Any:
@@ -269,18 +358,18 @@ def media_type_accepted(mimetype: str, accepted: tuple[str, ...]) -> bool:
 class RequestParser:
     """Compiled per operation: request in, ``(args, kwargs)`` for the handler out."""
 
-    def __init__(self, op: Operation, api: API) -> None:
+    def __init__(self, op: Operation, schemas: SchemaCompiler) -> None:
         self.op = op
-        self.readers = [ParameterReader(p, api) for p in op.parameters if not p.is_file]
-        self.files = [ParameterReader(p, api) for p in op.parameters if p.is_file]
+        self.readers = [ParameterReader(p, schemas) for p in op.parameters if not p.is_file]
+        self.files = [ParameterReader(p, schemas) for p in op.parameters if p.is_file]
         self.form_types = tuple(t for t in op.consumes if t in FORM_MEDIA_TYPES) if op.form_parameters else ()
         self.body = op.body
         #: Whether requests' bodies are read at all (a body or form parameters).
         self.reads_body = op.body is not None or bool(op.form_parameters)
         if op.body is not None:
             self.body_media = op.body.media_types
-            self.body_validate = api.validators.get(op.body.schema, fill_defaults=True, direction=REQUEST).validate
-            self.body_decode = api.codec.decoder(op.body.schema)
+            self.body_validate = schemas.validator(op.body.schema, fill_defaults=True, direction=REQUEST).validate
+            self.body_decode = schemas.decoder(op.body.schema)
 
     def parse(self, request: Request, path_args: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         errors: list[FieldError] = []

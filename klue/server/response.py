@@ -40,7 +40,7 @@ from ..spec.interface import Operation, by_status
 from ..wire import dump_json, is_json_media_type
 
 if TYPE_CHECKING:
-    from ..api import API
+    from ..schema.compiler import SchemaCompiler
 
 log = logging.getLogger("klue.server")
 
@@ -61,20 +61,20 @@ class _Declared:
 
     __slots__ = ("encode", "has_schema", "validate")
 
-    def __init__(self, schema: dict[str, Any] | None, api: API) -> None:
+    def __init__(self, schema: dict[str, Any] | None, schemas: SchemaCompiler) -> None:
         self.has_schema = schema is not None
-        self.encode = api.codec.encoder(schema, RESPONSE)
-        self.validate = api.validators.get(schema, direction=RESPONSE).validate if schema is not None else None
+        self.encode = schemas.encoder(schema, RESPONSE)
+        self.validate = schemas.validator(schema, direction=RESPONSE).validate if schema is not None else None
 
 
 class ResponseBuilder:
     """Compiled per operation: a handler's result in, a validated Response out."""
 
-    def __init__(self, op: Operation, api: API) -> None:
+    def __init__(self, op: Operation, schemas: SchemaCompiler) -> None:
         self.op = op
         self.success_status = op.success_status
         self.mimetype = pick_mimetype(op.produces)
-        self.declared = {status: _Declared(r.schema, api) for status, r in op.responses.items()}
+        self.declared = {status: _Declared(r.schema, schemas) for status, r in op.responses.items()}
 
     def build(self, result: Any) -> WerkzeugResponse:
         response = self._build(result)
@@ -199,10 +199,18 @@ def error_details(exc: BaseException) -> dict[str, Any]:
 
 
 class ErrorRenderer:
-    """Builds the error response of one API."""
+    """Builds the error responses of one API: ``error_callback``'s body (made JSON by
+    ``encode``) when it has one, otherwise problem details."""
 
-    def __init__(self, api: API) -> None:
-        self.api = api
+    def __init__(
+        self,
+        api_name: str,
+        error_callback: Callable[[Exception], Any] | None = None,
+        encode: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.api_name = api_name
+        self.error_callback = error_callback
+        self.encode = encode
 
     def render(
         self, exc: BaseException, op: Operation | None, call_id: str | None, mimetype: str = "application/json"
@@ -213,7 +221,7 @@ class ErrorRenderer:
         if status >= 500:
             log.error(
                 "%s %s: %s (call %s): %s",
-                self.api.name,
+                self.api_name,
                 where,
                 _phrase(status),
                 call_id,
@@ -221,11 +229,11 @@ class ErrorRenderer:
                 exc_info=(type(exc), exc, exc.__traceback__),
             )
         else:
-            log.info("%s %s: %s (call %s): %s", self.api.name, where, status, call_id, loggable(error))
+            log.info("%s %s: %s (call %s): %s", self.api_name, where, status, call_id, loggable(error))
         # The callback may put str(e) in the body: for a 5xx it gets a clean
         # InternalServerError, the real one as its __cause__.
         public = error if status < 500 or error.__cause__ is exc else _internal_error(error, status)
-        body = self._callback_body(public) if self.api.error_callback else None
+        body = self._callback_body(public) if self.error_callback else None
         if body is None:
             body = self.problem(error, status, call_id)
         response = json_response(body, status, mimetype)
@@ -235,11 +243,12 @@ class ErrorRenderer:
         return response
 
     def _callback_body(self, error: KlueException) -> Any:
-        callback: Callable[[Exception], Any] = self.api.error_callback  # type: ignore[assignment]
+        callback: Callable[[Exception], Any] = self.error_callback  # type: ignore[assignment]
         try:
-            return self.api.codec.encoder(None)(callback(error))
+            result = callback(error)
+            return self.encode(result) if self.encode is not None else result
         except Exception:
-            log.exception("error_callback of API '%s' failed; sending the default error body", self.api.name)
+            log.exception("error_callback of API '%s' failed; sending the default error body", self.api_name)
             return None
 
     @staticmethod

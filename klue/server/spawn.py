@@ -87,23 +87,51 @@ def _decorated(handler: Handler, decorator: Handler | None) -> Handler:
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class CompiledOperation:
+    """What a request to one operation needs, all of it built at spawn time."""
+
+    op: Operation
+    handler: Handler
+    parser: RequestParser
+    builder: ResponseBuilder
+    errors: ErrorRenderer
+    security: OperationSecurity | None
+    #: Flask rule variable -> the spec's path parameter name.
+    path_names: dict[str, str]
+    #: Query parameters whose values the access log masks (apiKey schemes in the query).
+    masked: frozenset[str]
+
+
+def compile_operation(
+    api: API, op: Operation, handler: Handler, path_names: dict[str, str], security: OperationSecurity | None
+) -> CompiledOperation:
+    return CompiledOperation(
+        op=op,
+        handler=handler,
+        parser=RequestParser(op, api.schemas),
+        builder=ResponseBuilder(op, api.schemas),
+        errors=error_renderer(api),
+        security=security,
+        path_names=path_names,
+        masked=masked_query_names(api.spec.security_schemes.values()),
+    )
+
+
+def error_renderer(api: API) -> ErrorRenderer:
+    return ErrorRenderer(api.name, api.error_callback, api.schemas.encoder(None))
+
+
 def make_view(
-    api: API,
-    op: Operation,
-    handler: Handler,
-    path_names: dict[str, str],
-    app: Flask,
-    max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
-    security: OperationSecurity | None = None,
+    api_name: str, compiled: CompiledOperation, app: Flask, max_body_size: int | None = DEFAULT_MAX_BODY_SIZE
 ) -> Callable[..., Any]:
-    parser = RequestParser(op, api)
-    builder = ResponseBuilder(op, api)
-    errors = ErrorRenderer(api)
+    """The Flask view of one operation: open the call, check security, parse, call the handler, build the response."""
+    op, handler, security = compiled.op, compiled.handler, compiled.security
+    parse, build, render = compiled.parser.parse, compiled.builder.build, compiled.errors.render
+    path_names, masked = compiled.path_names, compiled.masked
     mimetype = pick_mimetype(op.produces)
-    api_name = api.name
-    reads_body = parser.reads_body
+    reads_body = compiled.parser.reads_body
     app_config = app.config  # read per request (it may change), without the current_app proxy
-    masked = masked_query_names(api.spec.security_schemes.values())
 
     def view(**rule_args: str) -> Any:
         started = perf_counter()
@@ -118,10 +146,10 @@ def make_view(
                 request_globals = g._get_current_object()
                 request_globals.principal, request_globals.principals = security.authorize(req)
             path_args = {path_names[k]: v for k, v in rule_args.items()}
-            args, kwargs = parser.parse(req, path_args)
-            response = builder.build(handler(*args, **kwargs))
+            args, kwargs = parse(req, path_args)
+            response = build(handler(*args, **kwargs))
         except Exception as e:  # every failure becomes a JSON error, never a traceback
-            response = errors.render(e, op, call_id, mimetype)
+            response = render(e, op, call_id, mimetype)
         headers = response.headers
         headers[CALLER_ID_HEADER] = call_id
         headers[NOSNIFF_HEADER[0]] = NOSNIFF_HEADER[1]
@@ -198,7 +226,7 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
         message = f"{request.method} {request.path}: " + (
             "no such path" if klue_error is NotFound else "method not allowed"
         )
-        response = ErrorRenderer(api).render(klue_error(message), None, call_id)
+        response = error_renderer(api).render(klue_error(message), None, call_id)
         response.headers[CALLER_ID_HEADER] = call_id
         response.headers[NOSNIFF_HEADER[0]] = NOSNIFF_HEADER[1]
         if getattr(e, "valid_methods", None):
@@ -259,14 +287,14 @@ def spawn_api(
             if mock is None:
                 unbound.append(op.label)
                 continue
-            handler = _decorated(mock_handler(api, op), decorator)
+            handler = _decorated(mock_handler(op, api.schemas, api.name), decorator)
         rule, names = flask_rule(api.spec.base_path, op.path)
         checks = _operation_security(api, op, verifiers, mocked)
         views.append(
             (
                 rule,
                 f"klue.{api.name}.{op.method}.{op.path}",
-                make_view(api, op, handler, names, app, max_body_size, checks),
+                make_view(api.name, compile_operation(api, op, handler, names, checks), app, max_body_size),
                 op.method,
             )
         )

@@ -13,8 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+
+class _Missing:
+    """The type of ``MISSING``: falsy, and shown as ``MISSING``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
 #: Marks "no default declared" (``None`` is a legitimate default).
-MISSING: Any = type("MissingType", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
+MISSING: Any = _Missing()
 
 #: Parameter locations, with the words used in error messages.
 PATH, QUERY, HEADER, COOKIE, FORM, BODY = "path", "query", "header", "cookie", "formData", "body"

@@ -1,5 +1,6 @@
 """Handler results, errors and error bodies of spawned routes."""
 import logging
+import re
 
 import pytest
 from flask import Flask, Response
@@ -256,3 +257,25 @@ def test_the_exception_tree():
     assert not issubclass(exceptions.RemoteError, exceptions.TransportError)
     assert exceptions.InvalidResponseError.code != exceptions.ResponseValidationError.code
     assert all(issubclass(c, KlueException) for c in (SpecError, ArgumentError, exceptions.ClientError))
+
+
+def test_the_tree_drawn_in_the_exceptions_docstring_is_the_real_one():
+    """Every class the docstring draws is a subclass of the one it hangs from, and every klue exception is drawn."""
+    drawn = {}
+    parents: list[tuple[int, type]] = []
+    for line in exceptions.__doc__.splitlines():
+        match = re.match(r"^(\s*(?:[│ ]   )*(?:[├└]── )?)([A-Z]\w+)\b", line)
+        if not match or not hasattr(exceptions, match.group(2)):
+            continue
+        depth, cls = len(match.group(1)), getattr(exceptions, match.group(2))
+        while parents and parents[-1][0] >= depth:
+            parents.pop()
+        if parents:
+            assert issubclass(cls, parents[-1][1]), (cls, parents[-1][1])
+        drawn[cls.__name__] = cls
+        parents.append((depth, cls))
+    public = {value.__name__ for name, value in vars(exceptions).items()  # aliases (KlueExeption) by their class
+              if isinstance(value, type) and issubclass(value, KlueException) and not name.startswith("_")}
+    assert public <= set(drawn), sorted(public - set(drawn))
+    assert issubclass(exceptions.SchemaCompileError, exceptions.ConfigurationError)
+    assert issubclass(exceptions.SchemaCompileError, ValueError)
