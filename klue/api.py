@@ -159,7 +159,8 @@ class API:
         return spawn_api(self, app, decorator, **options)
 
     def _share_model(self, name: str, cls: type) -> None:
-        """Use ``cls`` for model ``name`` (``ApiPool.merge``)."""
+        """Use ``cls`` for model ``name`` (``ApiPool.merge``): this API's models that extend it stay its subclasses."""
+        cls._klue_apis = cls._klue_apis | {self.name}  # type: ignore[attr-defined]
         self.model._replace(name, cls)
         self.codec.models[name] = cls
         self.codec.reset()

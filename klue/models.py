@@ -40,7 +40,8 @@ class ModelMeta(type):
             isinstance(subclass, ModelMeta)
             and cls is not Model
             and cls.__name__ in subclass._klue_ancestors
-            and cls._klue_api_name == subclass._klue_api_name  # type: ignore[attr-defined]  # another API's is another model
+            # another API's model of that name is another model, unless ApiPool.merge made them one
+            and subclass._klue_api_name in cls._klue_apis  # type: ignore[attr-defined]
         )
 
 
@@ -52,6 +53,8 @@ class Model(metaclass=ModelMeta):
     __slots__ = ("_Model__dict",)  # bravado-core's name: code reading it keeps working
     _klue_ancestors: frozenset[str] = frozenset()
     _klue_api_name = ""
+    #: The APIs whose model this class is: its own, and those ``ApiPool.merge`` shared it with.
+    _klue_apis: frozenset[str] = frozenset()
     _model_spec: dict[str, Any] = {}
     _json_reference = ""
     _properties: dict[str, dict[str, Any]] = {}
@@ -231,6 +234,7 @@ def _model_class(name: str, schema: dict[str, Any], definitions: dict[str, Any],
             "__qualname__": name,
             "__doc__": f"Model '{name}' of API '{api_name}'." if api_name else f"Model '{name}'.",
             "_klue_api_name": api_name,
+            "_klue_apis": frozenset({api_name}),
             "_model_spec": schema,
             "_json_reference": ref_to(name),
             "_properties": properties,

@@ -172,6 +172,20 @@ def test_merge_shares_equal_models():
     assert type(b.json_to_model("Shared", {"name": "x"})) is a.model.Shared
 
 
+def test_after_merge_a_model_extending_a_shared_one_is_still_an_instance_of_it():
+    a = ApiPool.add("a", spec_dict=spec_with({"Shared": SHARED}))
+    b = ApiPool.add("b", spec_dict=spec_with({
+        "Shared": SHARED,
+        "Child": {"allOf": [{"$ref": "#/definitions/Shared"}, {"type": "object", "properties": {"n": {"type": "integer"}}}]},
+    }))
+    ApiPool.merge()
+    child = b.json_to_model("Child", {"name": "x", "n": 1})
+    assert isinstance(child, b.model.Shared) and isinstance(child, a.model.Shared)
+    assert issubclass(b.model.Child, a.model.Shared)
+    c = ApiPool.add("c", spec_dict=spec_with({"Shared": SHARED}))  # not merged: another API's model
+    assert not isinstance(child, c.model.Shared)
+
+
 def test_merge_refuses_different_definitions():
     ApiPool.add("a", spec_dict=spec_with({"Shared": SHARED}))
     b = ApiPool.add("b", spec_dict=spec_with({"Shared": {"type": "object", "properties": {"name": {"type": "integer"}}}}))
