@@ -1,5 +1,6 @@
 """README.rst's examples must work when pasted."""
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -22,11 +23,23 @@ def literal_block_after(text: str, marker: str) -> str:
     return textwrap.dedent("\n".join(lines)).strip() + "\n"
 
 
-@pytest.mark.parametrize("script", ["hello.py", "call.py", "pets3.py", "secure.py", "tokens.py"])
+EXAMPLES = REPO_ROOT / "examples" / "readme"
+README_SCRIPTS = ["hello.py", "secure.py", "tokens.py", "models.py", "call.py", "pets3.py"]
+
+
+def test_every_example_of_the_readme_is_a_file_of_examples_readme():
+    readme = (REPO_ROOT / "README.rst").read_text(encoding="utf-8")
+    named = re.findall(r"Save this as ``(\w+\.py)``", readme)
+    assert sorted(named) == sorted(README_SCRIPTS) == sorted(p.name for p in EXAMPLES.glob("*.py"))
+
+
+@pytest.mark.parametrize("script", README_SCRIPTS)
 def test_example_prints_what_the_readme_says(tmp_path, script):
     readme = open(os.path.join(ROOT, "README.rst"), encoding="utf-8").read()
     section = readme[readme.index(f"Save this as ``{script}``"):]
-    (tmp_path / script).write_text(literal_block_after(section, f"Save this as ``{script}``"))
+    shown = literal_block_after(section, f"Save this as ``{script}``")
+    assert (EXAMPLES / script).read_text(encoding="utf-8") == shown, f"examples/readme/{script} differs from README.rst"
+    (tmp_path / script).write_text(shown)
     expected = literal_block_after(section, "It prints")
     env = dict(os.environ, PYTHONPATH=ROOT)
     out = subprocess.run([sys.executable, script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
