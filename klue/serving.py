@@ -8,6 +8,10 @@
 * ``workers`` > 1: gunicorn with gevent workers (the ``serve`` extra), where a
   slow client costs a greenlet, not a worker; ``timeout`` is then gunicorn's
   worker timeout. Without gevent, gthread workers of ``threads`` threads.
+* SIGTERM (what ``docker stop``, Kubernetes and systemd send) stops
+  gracefully: no new connection is accepted, requests in flight finish and
+  are answered (for at most ``GRACEFUL_TIMEOUT`` seconds), then the process
+  exits. Ctrl-C stops at once.
 * ``reload``: the next request after a source file changes runs the new code.
   This process never imports the handlers, so a restarted child cannot
   inherit the old ones.
@@ -19,7 +23,10 @@ reverse proxy (nginx, a cloud load balancer) in front (README, "Serving").
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,12 +54,17 @@ def in_reloaded_child() -> bool:
     return os.environ.get(RELOADED_CHILD) == "true"
 
 
+#: Seconds a stopping server (SIGTERM) gives in-flight requests to finish, waitress and gunicorn alike.
+GRACEFUL_TIMEOUT = 5
+
+
 def run_waitress(app: Any, options: ServeOptions) -> None:
+    """Serve until Ctrl-C (at once) or SIGTERM (gracefully: no new connection, in-flight requests finish)."""
     import waitress
 
     from .server.spawn import DEFAULT_MAX_BODY_SIZE
 
-    waitress.serve(
+    server = waitress.create_server(
         app,
         host=options.host,
         port=options.port,
@@ -63,8 +75,45 @@ def run_waitress(app: Any, options: ServeOptions) -> None:
         max_request_header_size=64 * 1024,
         connection_limit=1000,
         asyncore_use_poll=True,  # select() cannot watch more than 1,024 sockets
-        _quiet=True,
     )
+    terminated = threading.Event()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm(terminated)) if in_main_thread else None
+    try:
+        while not terminated.is_set():  # a signal interrupts the poll: SIGTERM is seen within a loop timeout
+            server.asyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map, use_poll=True, count=1)
+        drain(server, GRACEFUL_TIMEOUT)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.task_dispatcher.shutdown(timeout=1)
+        server.asyncore.close_all(server._map)
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm(terminated: threading.Event) -> Callable[[int, Any], None]:
+    def stop_serving(signum: int, frame: Any) -> None:
+        terminated.set()
+
+    return stop_serving
+
+
+def drain(server: Any, grace: float) -> None:
+    """Stop accepting, then run waitress's loop until no request is in flight
+    (queued, running, or its answer not yet sent), for at most ``grace`` seconds."""
+    server.del_channel()  # the listening socket leaves the loop; channels stay
+    server.socket.close()
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _in_flight(server):
+        server.asyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+
+
+def _in_flight(server: Any) -> bool:
+    dispatcher = server.task_dispatcher
+    if dispatcher.queue or dispatcher.active_count:
+        return True
+    return any(getattr(c, "requests", None) or getattr(c, "total_outbufs_len", 0) for c in list(server._map.values()))
 
 
 def run_with_reloader(factory: AppFactory, options: ServeOptions, extra_files: list[str] | None = None) -> None:
@@ -105,7 +154,7 @@ def gunicorn_command(app_spec: str, options: ServeOptions) -> list[str]:
         "--timeout",
         str(options.timeout),
         "--graceful-timeout",
-        "5",
+        str(GRACEFUL_TIMEOUT),
         "--keep-alive",
         "5",
         "--limit-request-field_size",
