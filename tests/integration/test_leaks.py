@@ -15,6 +15,7 @@ along: every figure is taken with the server running.
 """
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -97,7 +98,9 @@ def settle(target: tuple[int, int]) -> tuple[int, int]:
 
 def steady() -> tuple[int, int]:
     """The counts once they have not moved for 0.3 s: threads and sockets of earlier
-    tests in this process (servers they stopped, pools they closed) end a moment late."""
+    tests in this process (servers they stopped, pools they closed) end a moment late,
+    and a socket an earlier test dropped closes only when it is collected."""
+    gc.collect()
     deadline = time.monotonic() + SETTLE_SECONDS
     last, since = usage(), time.monotonic()
     while time.monotonic() < deadline and time.monotonic() - since < 0.3:
