@@ -1,7 +1,8 @@
 """Handlers of specs/gateway.yaml: fan out to the petstore, merge the results.
 
 When the gateway is served alone, it calls the petstore at ``$PETSTORE_URL``
-(default: the host its spec names). Adding a pet passes the caller's API key
+(default ``http://127.0.0.1:8080``: the demo's specs name no host, since
+where a service runs is the deployment's choice). Adding a pet passes the caller's API key
 on to the petstore (``FORWARD``).
 """
 from __future__ import annotations
@@ -17,6 +18,8 @@ KINDS = ("cat", "dog", "bird", "fish")
 PETSTORE_SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "specs", "petstore.yaml")
 
 
+DEFAULT_PETSTORE_URL = "http://127.0.0.1:8080"
+
 #: What the gateway sends the petstore: the API key its own caller gave.
 PETSTORE_CREDENTIALS = {"api_key": FORWARD}
 
@@ -24,7 +27,7 @@ PETSTORE_CREDENTIALS = {"api_key": FORWARD}
 def petstore() -> Any:
     """The petstore API: the one served beside us (``klue serve`` of both specs), or a client of a remote one."""
     if "petstore" not in ApiPool:
-        ApiPool.add("petstore", yaml_path=PETSTORE_SPEC, host=os.environ.get("PETSTORE_URL"),
+        ApiPool.add("petstore", yaml_path=PETSTORE_SPEC, host=os.environ.get("PETSTORE_URL", DEFAULT_PETSTORE_URL),
                     credentials=PETSTORE_CREDENTIALS)
     elif ApiPool.petstore.credentials != PETSTORE_CREDENTIALS:
         ApiPool.petstore.set_credentials(PETSTORE_CREDENTIALS)

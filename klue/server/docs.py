@@ -1,6 +1,9 @@
 """Serving a spawned API's spec and its interactive documentation.
 
-``<base path>/swagger.json`` is the (bundled) spec; ``<base path>/docs`` is a
+``<base path>/swagger.json`` is the (bundled) spec, saying where it is
+actually served (the request's scheme, host and script root), whatever its
+file says: the docs page's "Try it out" works on any port and behind a
+proxy. ``<base path>/docs`` is a
 Swagger UI page whose assets come from the ``swagger-ui-bundle`` package
 (the ``docs`` extra), never from a CDN: deployments are often offline.
 Without that package, ``/docs`` is a plain page listing the operations.
@@ -12,6 +15,7 @@ import html
 import json
 import logging
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request, send_from_directory
@@ -61,6 +65,40 @@ _PLAIN_PAGE = """<!DOCTYPE html>
 """
 
 
+#: A Host header worth repeating in the served spec: a name or address and a
+#: port, nothing that could make it another URL (anything else: no host, so
+#: the spec is read relative to where it was fetched).
+_HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
+
+#: The keys saying where a spec is served, which the served copy replaces.
+_LOCATION_KEYS = {"2.0": ("host", "schemes", "basePath"), "3": ("servers",)}
+
+
+class ServedSpec:
+    """The JSON of a spec as served: encoded once at spawn, without the keys
+    that say where it is served; each request puts its own location in front."""
+
+    def __init__(self, api: API) -> None:
+        self.swagger2 = api.spec.version == "2.0"
+        self.base_path = api.spec.base_path
+        dropped = _LOCATION_KEYS["2.0" if self.swagger2 else "3"]
+        rest = {k: v for k, v in api.spec.document.items() if k not in dropped}
+        self.rest = json.dumps(rest, ensure_ascii=False).encode("utf-8")[1:]  # b'"info": ...}' or b'}'
+
+    def body(self, scheme: str, host: str, script_root: str) -> bytes:
+        """The spec as served at ``scheme://host<script_root><base path>``."""
+        base = script_root + self.base_path
+        host_ok = _HOST.fullmatch(host) is not None
+        if self.swagger2:
+            location: dict[str, Any] = {"basePath": base or "/", "schemes": [scheme]}
+            if host_ok:
+                location["host"] = host
+        else:
+            location = {"servers": [{"url": f"{scheme}://{host}{base}" if host_ok else base or "/"}]}
+        head = json.dumps(location, ensure_ascii=False).encode("utf-8")[:-1]
+        return head + (b"," + self.rest if self.rest != b"}" else self.rest)
+
+
 def swagger_ui_dir() -> str | None:
     """Where swagger-ui-bundle keeps Swagger UI's files, or None if it is not installed."""
     try:
@@ -81,10 +119,11 @@ def register_docs(app: Flask, api: API) -> list[str]:
     spec_path = f"{base}/{spec_file_name(api)}"
     docs_path = f"{base}/docs"
     added = []
-    body = json.dumps(api.spec.document, ensure_ascii=False).encode("utf-8")  # once, at spawn
+    served = ServedSpec(api)  # encoded once, at spawn
     ui_dir = swagger_ui_dir()
 
     def serve_spec() -> Response:
+        body = served.body(request.scheme, request.host, request.script_root)
         return Response(body, mimetype="application/json", headers=[NOSNIFF_HEADER])
 
     def serve_docs() -> Response:

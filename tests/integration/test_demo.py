@@ -59,6 +59,10 @@ def test_gateway_calls_petstore_and_data_survives_a_restart(tmp_path):
         assert r.status_code == 201 and r.json() == {"id": 3, "name": "Kit", "kind": "cat"}
         r = requests.post(f"{gw_url}/gateway/pets", json={"name": "Kat"}, headers={"X-API-Key": "wrong"}, timeout=10)
         assert r.status_code == 401
+        # the specs name no host: each served spec says where it was fetched from, so "Try it out" works
+        for url, base in ((pets_url, "/v1"), (gw_url, "/gateway")):
+            served = requests.get(f"{url}{base}/swagger.json", timeout=5).json()
+            assert (served["host"], served["schemes"], served["basePath"]) == (url[len("http://"):], ["http"], base)
         summary = requests.get(f"{gw_url}/gateway/summary", timeout=10).json()
         assert summary["total"] == 3
         assert {k["kind"]: k["count"] for k in summary["kinds"]} == {"cat": 2, "dog": 1, "bird": 0, "fish": 0}

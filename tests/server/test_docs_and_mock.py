@@ -28,8 +28,60 @@ def test_spec_is_served_as_json(petstore):
     assert docs.spec_file_name(petstore) == name
     r = app.test_client().get(f"/v1/{name}")
     assert r.status_code == 200 and r.mimetype == "application/json"
-    assert r.get_json() == json.loads(json.dumps(petstore.spec.document))
-    assert r.get_json()["paths"]["/pets"]["get"]["operationId"] == "listPets"
+    served, document = r.get_json(), json.loads(json.dumps(petstore.spec.document))
+    location = ("host", "schemes", "basePath") if petstore.spec.version == "2.0" else ("servers",)
+    assert {k: v for k, v in served.items() if k not in location} == {
+        k: v for k, v in document.items() if k not in location}
+    assert served["paths"]["/pets"]["get"]["operationId"] == "listPets"
+
+
+def served_location(api, host="localhost", script_root="", scheme="http"):
+    app = Flask("p")
+    api.spawn_api(app)
+    environ = {"wsgi.url_scheme": scheme, "SCRIPT_NAME": script_root}
+    r = app.test_client().get(f"/v1/{docs.spec_file_name(api)}", headers={"Host": host},
+                              environ_overrides=environ)
+    assert r.status_code == 200, r.data
+    spec = r.get_json()
+    if api.spec.version == "2.0":
+        return spec.get("host"), spec["schemes"], spec["basePath"]
+    return spec["servers"]
+
+
+def test_the_served_spec_says_where_it_is_served_not_what_its_file_says(petstore):
+    if petstore.spec.version == "2.0":
+        assert petstore.spec.document["host"] != "127.0.0.1:9999"
+        assert served_location(petstore, "127.0.0.1:9999") == ("127.0.0.1:9999", ["http"], "/v1")
+        assert served_location(petstore, "api.example", "/shop", "https") == ("api.example", ["https"], "/shop/v1")
+        assert served_location(petstore, "[::1]:8081") == ("[::1]:8081", ["http"], "/v1")
+    else:
+        assert served_location(petstore, "127.0.0.1:9999") == [{"url": "http://127.0.0.1:9999/v1"}]
+        assert served_location(petstore, "api.example", "/shop", "https") == [{"url": "https://api.example/shop/v1"}]
+
+
+@pytest.mark.parametrize("host", ['evil.example/x?', 'a"b', "a b", "evil.example@good", "x" * 300, "h:99999999",
+                                  "evil.example#", "évil.example"])
+def test_a_host_header_that_is_not_a_plain_host_is_not_repeated(petstore, host):
+    try:
+        location = served_location(petstore, host)
+    except AssertionError:  # werkzeug may refuse the request itself: fine, nothing served
+        return
+    if petstore.spec.version == "2.0":
+        assert location == (None, ["http"], "/v1")  # no host: relative to where the spec was fetched
+    else:
+        assert location == [{"url": "/v1"}]
+
+
+def test_an_api_at_the_root_is_served_at_slash():
+    spec = {"swagger": "2.0", "info": {"title": "d", "version": "1"}, "host": "elsewhere:1", "paths": {}}
+    app = Flask("d")
+    ApiPool.add("d", spec_dict=spec).spawn_api(app)
+    served = app.test_client().get("/swagger.json").get_json()
+    assert (served["host"], served["basePath"], served["schemes"]) == ("localhost", "/", ["http"])
+    spec3 = {"openapi": "3.0.3", "info": {"title": "d", "version": "1"}, "paths": {}}
+    app3 = Flask("d3")
+    ApiPool.add("d3", spec_dict=spec3).spawn_api(app3)
+    assert app3.test_client().get("/openapi.json").get_json()["servers"] == [{"url": "http://localhost"}]
 
 
 def test_docs_page_uses_local_swagger_ui_assets(petstore):
