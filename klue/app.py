@@ -3,8 +3,9 @@
     gunicorn "klue:make_app('specs/petstore.yaml')"
 
 Each spec is loaded into ``ApiPool`` under its file name (``petstore.yaml``
--> ``petstore``) and spawned. ``GET /ping`` and ``GET /version`` are added
-unless a spec defines those paths itself.
+-> ``petstore``) and spawned. ``GET /ping`` (alive), ``GET /ready`` (ready
+for traffic: the app is built and the ``ready`` check passes) and ``GET
+/version`` are added unless a spec defines those paths itself.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response
 
 from .exceptions import KlueException
+from .importing import import_object
 from .naming import api_name_for
 from .pool import ApiPool
 from .wire import dump_json
@@ -31,6 +34,8 @@ def make_app(
     docs: bool = True,
     self_url: str | None = None,
     import_path: str | None = ".",
+    trusted_proxies: int = 0,
+    ready: Callable[[], object] | str | None = None,
 ) -> Flask:
     """A Flask app serving every spec in ``spec_paths``.
 
@@ -44,13 +49,23 @@ def make_app(
     (None to leave it be). When logging is not configured at all (as under
     gunicorn), klue's own loggers write to stderr, so ``klue.access`` logs
     each request as under ``klue serve``.
+
+    ``trusted_proxies``: how many reverse proxies stand in front, each adding
+    one ``X-Forwarded-For``/``-Proto``/``-Host``/``-Port``/``-Prefix`` value;
+    the app then sees the client's scheme, host and path prefix (werkzeug's
+    ``ProxyFix``). 0, the default, trusts none of those headers: any client
+    can send them. ``ready`` (a function, or its dotted path) answers
+    ``GET /ready``: a true result is 200, false or an exception 503.
     """
     if not spec_paths:
         raise KlueException("make_app needs at least one spec file")
+    if isinstance(trusted_proxies, bool) or not isinstance(trusted_proxies, int) or trusted_proxies < 0:
+        raise KlueException(f"trusted_proxies must be a number of proxies (0 or more), not {trusted_proxies!r}")
     if import_path is not None:
         folder = os.path.abspath(import_path)
         if folder not in sys.path:
             sys.path.insert(0, folder)
+    ready_check = _readiness_check(ready)
     names = [api_name_for(p) for p in spec_paths]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -64,9 +79,29 @@ def make_app(
     log_to_stderr_if_unconfigured()
     for api in apis:
         api.spawn_api(app, mock=mock, docs=docs)
-    _add_health_routes(app, apis)
+    _add_health_routes(app, apis, ready_check)
+    if trusted_proxies:
+        _trust_proxies(app, trusted_proxies)
     return app
 
+
+def _trust_proxies(app: Flask, count: int) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count, x_prefix=count
+    )
+
+
+def _readiness_check(ready: Callable[[], object] | str | None) -> Callable[[], object] | None:
+    if isinstance(ready, str):
+        ready = import_object(ready, what="make_app(ready=...)")
+    if ready is not None and not callable(ready):
+        raise KlueException(f"make_app(ready=...) must be a function or its dotted path, not {ready!r}")
+    return ready
+
+
+log = logging.getLogger("klue.server")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -83,17 +118,29 @@ def log_to_stderr_if_unconfigured() -> None:
     klue_log.setLevel(logging.INFO)
 
 
-def _add_health_routes(app: Flask, apis: list[API]) -> None:
+def _add_health_routes(app: Flask, apis: list[API], ready_check: Callable[[], object] | None) -> None:
     taken = {rule.rule for rule in app.url_map.iter_rules()}
     versions = dump_json({api.name: api.get_version() for api in apis})
 
     def ping() -> Response:
         return Response(b"{}", mimetype="application/json")
 
+    def ready() -> Response:
+        try:
+            is_ready = ready_check is None or bool(ready_check())
+        except Exception:  # the reason goes to the log, never to whoever asked
+            log.exception("GET /ready: the readiness check %s failed", getattr(ready_check, "__name__", ready_check))
+            is_ready = False
+        return Response(
+            b'{"ready":true}' if is_ready else b'{"ready":false}', 200 if is_ready else 503, mimetype="application/json"
+        )
+
     def version() -> Response:
         return Response(versions, mimetype="application/json")
 
     if "/ping" not in taken:
         app.add_url_rule("/ping", endpoint="klue.ping", view_func=ping)
+    if "/ready" not in taken:
+        app.add_url_rule("/ready", endpoint="klue.ready", view_func=ready)
     if "/version" not in taken:
         app.add_url_rule("/version", endpoint="klue.version", view_func=version)
