@@ -1,0 +1,34 @@
+"""Without Chromium, the browser test skips and says how to install it; under
+KLUE_REQUIRE_BROWSER=1 (as .ci/run sets) the same absence is a failure."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def run_browser_test_without_chromium(**env_extra: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "KLUE_REQUIRE_BROWSER"}
+    env["PATH"] = os.path.dirname(sys.executable)  # no chromium on it, wherever this machine has one
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                           "tests/integration/test_browser.py"], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=100)
+
+
+def test_without_chromium_it_skips_saying_how_to_install_it():
+    done = run_browser_test_without_chromium()
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "skipped" in done.stdout and "failed" not in done.stdout
+    assert "Chromium is not installed: apt-get install chromium" in done.stdout
+
+
+def test_under_klue_require_browser_the_absence_fails():
+    done = run_browser_test_without_chromium(KLUE_REQUIRE_BROWSER="1")
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "Chromium is not installed, and KLUE_REQUIRE_BROWSER=1 requires it" in done.stdout
+    assert "skipped" not in done.stdout
