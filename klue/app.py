@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import yaml
 from flask import Flask, Response
 
 from .exceptions import KlueException
@@ -36,6 +37,7 @@ def make_app(
     import_path: str | None = ".",
     trusted_proxies: int = 0,
     ready: Callable[[], object] | str | None = None,
+    log_config: str | None = None,
 ) -> Flask:
     """A Flask app serving every spec in ``spec_paths``.
 
@@ -56,6 +58,8 @@ def make_app(
     ``ProxyFix``). 0, the default, trusts none of those headers: any client
     can send them. ``ready`` (a function, or its dotted path) answers
     ``GET /ready``: a true result is 200, false or an exception 503.
+    ``log_config``: a logging configuration file applied first (see
+    ``configure_logging``).
     """
     if not spec_paths:
         raise KlueException("make_app needs at least one spec file")
@@ -76,6 +80,8 @@ def make_app(
         ApiPool.add(name, yaml_path=path, host=self_url, local=local)
         for name, path in zip(names, spec_paths, strict=False)
     ]
+    if log_config:
+        configure_logging(log_config)
     log_to_stderr_if_unconfigured()
     for api in apis:
         api.spawn_api(app, mock=mock, docs=docs)
@@ -104,6 +110,41 @@ def _readiness_check(ready: Callable[[], object] | str | None) -> Callable[[], o
 log = logging.getLogger("klue.server")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(path: str) -> None:
+    """Apply the logging configuration in ``path``: a ``logging.config.dictConfig``
+    dictionary as YAML or JSON (``.yaml``, ``.yml``, ``.json``), or an INI file
+    for ``fileConfig`` (any other name). Loggers that exist already (klue's own:
+    ``klue.access``, ``klue.server``, ``klue.client``) stay enabled unless the
+    file says ``disable_existing_loggers: true``."""
+    import logging.config
+
+    if not os.path.isfile(path):  # fileConfig would read a missing file as an empty one
+        raise KlueException(f"log config {path}: no such file")
+    try:
+        if path.lower().endswith((".yaml", ".yml", ".json")):
+            with open(path, encoding="utf-8") as f:
+                config = yaml.safe_load(f)  # JSON is YAML
+            if not isinstance(config, dict):
+                raise ValueError(f"must be a mapping (a dictConfig dictionary), not {type(config).__name__}")
+            config.setdefault("disable_existing_loggers", False)
+            logging.config.dictConfig(config)
+        else:
+            _file_config(path)
+    except OSError as e:
+        raise KlueException(f"log config {path}: {e.strerror or e}") from e
+    except Exception as e:  # yaml, dictConfig and fileConfig each raise their own
+        raise KlueException(f"log config {path}: {type(e).__name__}: {e}") from e
+
+
+def _file_config(path: str) -> None:
+    import logging.config
+
+    try:
+        logging.config.fileConfig(path, disable_existing_loggers=False)
+    except KeyError as e:  # fileConfig's word for a missing section
+        raise ValueError(f"no [{e.args[0]}] section (an INI logging config needs loggers, handlers, formatters)") from e
 
 
 def log_to_stderr_if_unconfigured() -> None:

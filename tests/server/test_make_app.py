@@ -100,3 +100,48 @@ paths:
 
 def own_ready():
     return "the spec's own"
+
+
+# -- logging configuration -------------------------------------------------------------------
+
+LOGGING_EXAMPLE = REPO_ROOT / "examples" / "production" / "logging.yaml"
+
+
+@pytest.fixture
+def restore_logging():
+    loggers = {name: logging.getLogger(name) for name in ("klue", "klue.access")}
+    saved = {name: (lg.handlers[:], lg.level, lg.propagate) for name, lg in loggers.items()}
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        for handler in loggers[name].handlers:
+            if handler not in handlers:
+                handler.close()
+        loggers[name].handlers[:], loggers[name].level, loggers[name].propagate = handlers, level, propagate
+
+
+def test_the_example_log_config_sends_the_access_log_to_its_file(tmp_path, monkeypatch, restore_logging):
+    monkeypatch.chdir(tmp_path)  # the example's access.log is relative to the working directory
+    c = make_app(PETSTORE, log_config=str(LOGGING_EXAMPLE)).test_client()
+    c.get("/v1/pets?kind=dog")
+    c.get("/v1/pets/999")
+    for handler in logging.getLogger("klue.access").handlers:
+        handler.flush()
+    lines = (tmp_path / "access.log").read_text().splitlines()
+    assert len(lines) == 2, lines
+    assert " INFO klue.access: petstore GET /v1/pets?kind=dog -> 200 in " in lines[0]
+    assert " INFO klue.access: petstore GET /v1/pets/999 -> 404 in " in lines[1] and "(call " in lines[1]
+
+
+@pytest.mark.parametrize("content, name, message", [
+    (None, "missing.yaml", "no such file"),
+    ("- a list\n", "list.yaml", "must be a mapping"),
+    ("version: 1\nhandlers: {h: {class: no.such.Handler}}\n", "bad.yaml", "ValueError: Unable to configure handler"),
+    ("{not json", "bad.json", "ParserError"),
+    ("[loggers]\nkeys=root\n", "bad.ini", "ValueError: no \\[formatters\\] section"),
+])
+def test_a_bad_log_config_is_one_clear_error(tmp_path, content, name, message, restore_logging):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(KlueException, match=f"log config {path}: .*{message}|log config {path}: {message}"):
+        make_app(PETSTORE, log_config=str(path))
