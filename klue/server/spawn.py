@@ -155,7 +155,7 @@ def make_view(
         headers[NOSNIFF_HEADER[0]] = NOSNIFF_HEADER[1]
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(
-                "%s %s %s -> %s in %.1f ms (call %s, path %s)",
+                "%s %s %s -> %s in %.1f ms (call %s, path %s) from %s",
                 api_name,
                 req.method,
                 loggable_url(req, masked),
@@ -163,6 +163,7 @@ def make_view(
                 (perf_counter() - started) * 1000,
                 call_id,
                 call_path,
+                loggable_client(req),
             )
         return response
 
@@ -172,6 +173,12 @@ def make_view(
 
 
 _SENSITIVE = re.compile(r"pass|secret|token|key|auth|session|signature|credential|cookie", re.IGNORECASE)
+
+
+def loggable_client(req: Any) -> str:
+    """The client's address, escaped: behind ``make_app(trusted_proxies=N)`` it
+    comes from ``X-Forwarded-For``, a header like any other."""
+    return loggable(req.remote_addr) if req.remote_addr else "-"
 
 
 def loggable_url(req: Any, masked: frozenset[str] = frozenset()) -> str:
@@ -234,13 +241,14 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
         if access_log.isEnabledFor(logging.INFO):  # a scan of unknown paths shows in the access log too
             masked = masked_query_names(api.spec.security_schemes.values())
             access_log.info(
-                "%s %s %s -> %s (call %s, path %s)",
+                "%s %s %s -> %s (call %s, path %s) from %s",
                 api.name,
                 loggable(request.method),
                 loggable_url(request, masked),
                 response.status_code,
                 call_id,
                 call_path,
+                loggable_client(request),
             )
         return response
 

@@ -145,3 +145,17 @@ def test_a_bad_log_config_is_one_clear_error(tmp_path, content, name, message, r
         path.write_text(content)
     with pytest.raises(KlueException, match=f"log config {path}: .*{message}|log config {path}: {message}"):
         make_app(PETSTORE, log_config=str(path))
+
+
+def test_the_access_log_names_the_client_the_proxy_saw_escaped(caplog):
+    trusting, plain = make_app(PETSTORE, trusted_proxies=1), make_app(PETSTORE)
+    with caplog.at_level(logging.INFO, logger="klue.access"):
+        trusting.test_client().get("/v1/pets", headers=FORWARDED)
+        plain.test_client().get("/v1/pets", headers=FORWARDED)
+        trusting.test_client().get("/v1/pets", headers={"X-Forwarded-For": "1.2.3.4\x1b[2J\x00"})
+        trusting.test_client().get("/v1/nope", headers={"X-Forwarded-For": "198.51.100.7"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "klue.access"]
+    assert lines[0].endswith(") from 203.0.113.9")
+    assert lines[1].endswith(") from 127.0.0.1")  # the forwarded header is anyone's: not trusted
+    assert lines[2].endswith(") from 1.2.3.4\\x1b[2J\\x00"), lines[2]  # a terminal escape, escaped
+    assert "-> 404" in lines[3] and lines[3].endswith(") from 198.51.100.7")
