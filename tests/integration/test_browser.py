@@ -1,7 +1,6 @@
 """The docs page as a person sees it: Swagger UI rendered by headless Chromium."""
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -10,28 +9,21 @@ from flask import Flask
 from klue.swagger import ApiPool
 from tests.conftest import REPO_ROOT
 from tests.live import live
+from tests.system_tools import require_program
 
 ROOT = str(REPO_ROOT)
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = pytest.mark.browser
 
 
-#: .ci/run sets it: there, a missing Chromium fails instead of skipping.
-REQUIRED = os.environ.get("KLUE_REQUIRE_BROWSER") == "1"
-
-
 @pytest.fixture(autouse=True)
-def _chromium():
-    if CHROMIUM is None:
-        if REQUIRED:
-            pytest.fail("Chromium is not installed, and KLUE_REQUIRE_BROWSER=1 requires it")
-        pytest.skip("Chromium is not installed: apt-get install chromium (Debian; .ci/run does) to run this test")
+def chromium() -> str:
+    return require_program("chromium", "chromium-browser", package="chromium", required_by="KLUE_REQUIRE_BROWSER")
 
 
-def rendered_dom(url: str, profile: str) -> str:
+def rendered_dom(chromium: str, url: str, profile: str) -> str:
     out = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
          f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom", url],
         capture_output=True, text=True, timeout=90)
@@ -39,12 +31,12 @@ def rendered_dom(url: str, profile: str) -> str:
     return out.stdout
 
 
-def test_docs_page_lists_the_operations(tmp_path):
+def test_docs_page_lists_the_operations(tmp_path, chromium):
     api = ApiPool.add("petstore", yaml_path=os.path.join(ROOT, "specs", "petstore.yaml"))
     app = Flask("docs")
     api.spawn_api(app)
     with live(app) as server:
-        dom = rendered_dom(f"{server.url}/v1/docs", str(tmp_path / "profile"))
+        dom = rendered_dom(chromium, f"{server.url}/v1/docs", str(tmp_path / "profile"))
     operations = re.findall(r'href="#/default/(\w+)"', dom)
     assert operations == ["listPets", "createPet", "getPet", "deletePet"]
     assert set(re.findall(r'data-path="([^"]+)"', dom)) == {"/pets", "/pets/{pet_id}"}

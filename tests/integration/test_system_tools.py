@@ -1,5 +1,6 @@
-"""Without Chromium, the browser test skips and says how to install it; under
-KLUE_REQUIRE_BROWSER=1 (as .ci/run sets) the same absence is a failure."""
+"""Without Chromium or nginx, the tests that need them skip and say how to install
+them; under KLUE_REQUIRE_BROWSER=1 / KLUE_REQUIRE_NGINX=1 (as .ci/run sets) the
+same absence is a failure."""
 import os
 import subprocess
 import sys
@@ -32,3 +33,15 @@ def test_under_klue_require_browser_the_absence_fails():
     assert done.returncode == 1, done.stdout[-2000:]
     assert "Chromium is not installed, and KLUE_REQUIRE_BROWSER=1 requires it" in done.stdout
     assert "skipped" not in done.stdout
+
+
+def test_the_nginx_test_follows_the_same_rule():
+    env = {k: v for k, v in os.environ.items() if k != "KLUE_REQUIRE_NGINX"}
+    env["PATH"] = os.path.dirname(sys.executable)
+    command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+               "tests/integration/test_behind_nginx.py"]
+    skipped = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=100)
+    assert skipped.returncode == 0 and "nginx is not installed: apt-get install nginx-light" in skipped.stdout
+    failed = subprocess.run(command, cwd=REPO_ROOT, env={**env, "KLUE_REQUIRE_NGINX": "1"}, capture_output=True,
+                            text=True, timeout=100)
+    assert failed.returncode == 1 and "nginx is not installed, and KLUE_REQUIRE_NGINX=1 requires it" in failed.stdout
