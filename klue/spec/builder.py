@@ -7,10 +7,12 @@ version writes parameters, bodies, responses and the base URL.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
-from ..exceptions import SpecProblem
+from ..exceptions import SpecError, SpecProblem
+from ..schema.messages import quote
 from ..schema.validation import default_problems
 from ..schema.view import DEFINITIONS_REF, unescape_pointer_token
 from .interface import PATH, PATH_TEMPLATE_VARIABLE, Bindings, Operation, Requirement, SecurityScheme
@@ -21,6 +23,27 @@ from .security import SecurityReader
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 STATUS = re.compile(r"^(?:[1-5]\d\d|[1-5]XX|default)$")
 _FORBIDDEN_IN_PATH = re.compile(r"[<>\s#?]")
+
+
+def named(kind: str, name: str) -> str:
+    """How a problem names what it belongs to when that is not an operation: ``definition 'Pet'``."""
+    return f"{kind} {quote(name)}"
+
+
+def owner_label(pointer: str, labels: dict[str, str]) -> str:
+    """What the thing at ``pointer`` belongs to: an operation (its label, from ``labels`` by its
+    pointer), a path item (its path), a named schema; '' for anything else or the owner itself."""
+    tokens = pointer.split("/")[1:]
+    if len(tokens) >= 3 and tokens[0] == "paths":
+        if tokens[2] in HTTP_METHODS:
+            at = f"/paths/{tokens[1]}/{tokens[2]}"
+            return labels.get(at) or f"{tokens[2].upper()} {unescape_pointer_token(tokens[1])}"
+        return unescape_pointer_token(tokens[1])
+    if len(tokens) >= 3 and tokens[0] == "definitions":
+        return named("definition", unescape_pointer_token(tokens[1]))
+    if len(tokens) >= 4 and tokens[:2] == ["components", "schemas"]:
+        return named("definition", unescape_pointer_token(tokens[2]))
+    return ""
 
 
 class SpecBuilder:
@@ -48,6 +71,20 @@ class SpecBuilder:
 
     def problem(self, pointer: str, reason: str, operation: str = "") -> None:
         self.problems.append(SpecProblem(self.source, pointer, reason, operation))
+
+    def raise_problems(self, operations: list[Operation]) -> None:
+        """Raise every problem found, if any, each tagged with what it belongs to."""
+        if self.problems:
+            labels = {op.pointer: op.label for op in operations}
+            raise SpecError([self._tagged(p, labels) for p in self.problems])
+
+    def _tagged(self, problem: SpecProblem, labels: dict[str, str]) -> SpecProblem:
+        """``problem`` naming its operation (or path, or definition) when its pointer is inside one:
+        a schema's problems are found where the schema is, which does not know whose it is."""
+        if problem.operation or problem.source != self.source:
+            return problem
+        owner = owner_label(problem.pointer, labels)
+        return dataclasses.replace(problem, operation=owner) if owner else problem
 
     def routable_base_path(self, base: str, pointer: str) -> str:
         """``base`` when every route can start with it, else '' and a problem

@@ -81,8 +81,7 @@ class OpenAPI3Builder(SpecBuilder):
         operations = self.operations()
         persisted = self.persisted(raw_schemas, "/components/schemas")
         host, schemes, base_path = self._server()
-        if self.problems:
-            raise SpecError(self.problems)
+        self.raise_problems(operations)
         return Spec(
             source=self.source,
             version=self.version,

@@ -76,8 +76,7 @@ class Swagger2Builder(SpecBuilder):
         operations = self.operations()
         persisted = self.persisted(doc.get("definitions"), "/definitions")
         base_path = self._base_path()
-        if self.problems:
-            raise SpecError(self.problems)
+        self.raise_problems(operations)
         return Spec(
             source=self.source,
             version="2.0",

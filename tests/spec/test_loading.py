@@ -319,3 +319,48 @@ def test_style_form_on_a_path_parameter_is_a_spec_problem():
         ApiPool.add("s", spec_dict=spec)
     assert ("/paths/~1a~1{ids}/get/parameters/0/style", "style 'form' is for query and cookie parameters, not path") in [
         (p, r) for p, r in problems_of(e)]
+
+
+SCHEMA_PROBLEMS = """
+swagger: "2.0"
+info: {title: t, version: "1"}
+parameters:
+  Shared: {in: query, name: s, type: integer, maximum: y}
+paths:
+  /a/{id}:
+    parameters: [{in: path, name: id, required: true, type: string, maxLength: z}]
+    get:
+      operationId: getA
+      parameters:
+        - {in: body, name: b, schema: {$ref: '#/definitions/Nope'}}
+        - {$ref: '#/parameters/Shared'}
+      responses: {200: {description: ok, schema: {type: integer, maximum: x}}}
+definitions:
+  P:
+    type: object
+    properties: {c: {$ref: '#/definitions/Missing'}}
+"""
+
+
+def test_schema_problems_name_their_operation_or_definition():
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("t", yaml_str=SCHEMA_PROBLEMS)
+    found = {(p.operation, p.pointer) for p in e.value.problems}
+    assert found == {
+        ("GET /a/{id} (getA)", "/paths/~1a~1{id}/get/parameters/0/schema/$ref"),  # found by the bundler
+        ("GET /a/{id} (getA)", "/paths/~1a~1{id}/get/parameters/1/maximum"),  # a shared parameter, where used
+        ("GET /a/{id} (getA)", "/paths/~1a~1{id}/get/responses/200/schema/maximum"),
+        ("/a/{id}", "/paths/~1a~1{id}/parameters/0/maxLength"),  # the path's: every operation's
+        ("definition 'P'", "/definitions/P/properties/c/$ref"),
+    }
+    assert "t: GET /a/{id} (getA): at /paths/~1a~1{id}/get/responses/200/schema/maximum: 'x' is not of type" in (
+        str(e.value).replace("<yaml_str>", "t"))
+
+
+def test_schema_problems_in_openapi3_name_their_schema():
+    spec = {"openapi": "3.0.3", "info": {"title": "s", "version": "1"}, "paths": {},
+            "components": {"schemas": {"P": {"type": "object", "properties": {"n": {"type": "integer", "minimum": "0"}}}}}}
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("s", spec_dict=spec)
+    assert [(p.operation, p.pointer) for p in e.value.problems] == [
+        ("definition 'P'", "/components/schemas/P/properties/n/minimum")]
