@@ -274,3 +274,18 @@ def test_serve_with_workers_runs_gunicorn(tmp_path):
     finally:
         code, err = stop(proc)
     assert "gunicorn, 2 workers" in err and "Booting worker" in err
+
+
+@pytest.mark.parametrize("file_name, api_name", [("1pets.yaml", "api_1pets"), ("get.yaml", "get_api")])
+def test_a_file_name_every_command_accepts(tmp_path, file_name, api_name):
+    """Issue 15: validate said ok, serve refused the name derived from the file name."""
+    from klue.app import make_app
+    from klue.swagger import ApiPool
+
+    path = tmp_path / file_name
+    path.write_text('swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths:\n  /a:\n    get:\n'
+                    "      responses: {200: {description: ok, schema: {type: integer}}}\n")
+    assert run("validate", str(path))[0] == 0 and run("routes", str(path))[0] == 0
+    app = make_app(str(path), mock="all", import_path=None)
+    assert ApiPool.get(api_name).spec.source == str(path)
+    assert app.test_client().get("/version").json == {api_name: "1"}
