@@ -8,10 +8,12 @@ JSON Schema 2020-12 keywords (``const``, numeric ``exclusiveMinimum``...).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import SpecProblem
+from ..schema.messages import MAX_QUOTED, quote
 from ..schema.validation import schema_problems
 from ..schema.view import DEFINITIONS_REF
 from .loader import pointer_join, resolve_pointer
@@ -121,8 +123,10 @@ class SchemaNormalizer:
 
     def _type(self, out: dict[str, Any], value: Any, at: str) -> None:
         types = value if isinstance(value, list) else [value]
-        if not all(t in SCHEMA_TYPES or (t == "file" and self.dialect.file_type) for t in types):
-            self.problem(at, f"unknown type {value!r}")
+        allowed = SCHEMA_TYPES + (("file",) if self.dialect.file_type else ())
+        wrong = [t for t in types if isinstance(t, (dict, list)) or t not in allowed]
+        if wrong or not types:
+            self.problem(at, not_a_type(wrong[0] if wrong else value, allowed))
         elif value != "file":
             out["type"] = value
 
@@ -185,6 +189,38 @@ def allow_null(schema: dict[str, Any]) -> dict[str, Any]:
     if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
         schema["enum"] = [*schema["enum"], None]
     return schema
+
+
+#: What people write for a type, from other languages.
+_TYPE_ALIASES = {
+    "int": "integer",
+    "long": "integer",
+    "float": "number",
+    "double": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "str": "string",
+    "text": "string",
+    "list": "array",
+    "dict": "object",
+    "map": "object",
+}
+
+
+def not_a_type(value: Any, allowed: tuple[str, ...]) -> str:
+    """``type 'int' is not one of: array, boolean, integer, number, string (did you mean 'integer'?)``."""
+    choices = ", ".join(sorted(allowed))
+    if not isinstance(value, str):
+        return f"type must be one of: {choices}, not {quote(value)}"
+    message = f"type {quote(value)} is not one of: {choices}"
+    if len(value) <= MAX_QUOTED:  # difflib is quadratic: short words only
+        guess = _TYPE_ALIASES.get(value.lower())
+        if guess not in allowed:
+            close = difflib.get_close_matches(value.lower(), allowed, n=1)
+            guess = close[0] if close else None
+        if guess:
+            message += f" (did you mean {guess!r}?)"
+    return message
 
 
 def kind_of(value: Any) -> str:

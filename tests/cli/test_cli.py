@@ -52,7 +52,8 @@ def test_validate_lists_every_problem_with_file_and_pointer(tmp_path):
     code, out = run("validate", str(bad), spec_path("petstore.yaml"))
     assert code == 1
     lines = out.strip().splitlines()
-    assert f"{bad}: GET /a/{{id}}: at /paths/~1a~1{{id}}/get/parameters/0/type: parameter 'q' needs a type" in lines[0]
+    assert f"{bad}: GET /a/{{id}}: at /paths/~1a~1{{id}}/get/parameters/0/type: type 'integr' is not one of: " \
+        "array, boolean, integer, number, string (did you mean 'integer'?)" == lines[0]
     assert any("{id} has no 'in: path' parameter" in line for line in lines)
     assert lines[-1].endswith("petstore.yaml: ok, Swagger 2.0, 7 operations, 4 models")
 

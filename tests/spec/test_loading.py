@@ -155,9 +155,9 @@ def test_every_problem_is_listed_with_its_pointer():
     expected = [
         ("/basePath", "basePath must start with '/'"),
         ("/definitions/A/required", "must be a list"),
-        ("/definitions/B/type", "unknown type 'strin'"),
+        ("/definitions/B/type", "type 'strin' is not one of: array, boolean, file, integer, null, number, object, string (did you mean 'string'?)"),
         ("/paths/nope", "must start with '/'"),
-        ("/paths/~1a~1{id}/get/parameters/0/type", "needs a type"),
+        ("/paths/~1a~1{id}/get/parameters/0/type", "parameter 'q' needs a type, one of array, boolean, integer, number, string"),
         ("/paths/~1a~1{id}/get/parameters/1", "needs a string 'name' and 'in'"),
         ("/paths/~1a~1{id}/get/parameters/2/schema/$ref", "does not resolve"),
         ("/paths/~1a~1{id}/get/parameters/3", "a second body parameter"),
@@ -364,3 +364,24 @@ def test_schema_problems_in_openapi3_name_their_schema():
         ApiPool.add("s", spec_dict=spec)
     assert [(p.operation, p.pointer) for p in e.value.problems] == [
         ("definition 'P'", "/components/schemas/P/properties/n/minimum")]
+
+
+@pytest.mark.parametrize("param, reason", [
+    ({"in": "query", "name": "q", "type": "int"},
+     "type 'int' is not one of: array, boolean, integer, number, string (did you mean 'integer'?)"),
+    ({"in": "formData", "name": "f", "type": "flie"},
+     "type 'flie' is not one of: array, boolean, file, integer, number, string (did you mean 'file'?)"),
+    ({"in": "query", "name": "q", "type": "float"},
+     "type 'float' is not one of: array, boolean, integer, number, string (did you mean 'number'?)"),
+    ({"in": "query", "name": "q", "type": "x" * 100},
+     f"type {'x' * 40!r}... (100 characters) is not one of: array, boolean, integer, number, string"),
+    ({"in": "query", "name": "q", "type": ["string"]},
+     "type must be one of: array, boolean, integer, number, string, not the array"),
+])
+def test_a_parameter_of_a_wrong_type_is_told_which_types_there_are(param, reason):
+    spec = {**SMALL, "paths": {"/x": {"post": {"parameters": [param], "consumes": ["multipart/form-data"],
+                                               "responses": {"200": {"description": "ok"}}}}}}
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("x", spec_dict=spec)
+    assert problems_of(e) == [("/paths/~1x/post/parameters/0/type", reason)]
+    assert e.value.problems[0].operation == "POST /x"
