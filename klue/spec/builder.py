@@ -13,7 +13,6 @@ from typing import Any
 
 from ..exceptions import SpecError, SpecProblem
 from ..schema.messages import quote
-from ..schema.validation import default_problems
 from ..schema.view import DEFINITIONS_REF, unescape_pointer_token
 from .interface import PATH, PATH_TEMPLATE_VARIABLE, Bindings, Operation, Requirement, SecurityScheme
 from .loader import pointer_join, resolve_pointer
@@ -268,13 +267,6 @@ class SpecBuilder:
                     continue
                 merged[(param["name"], param["in"])] = (param, at)
         return list(merged.values())
-
-    def check_default(self, default: Any, schema: dict[str, Any], pointer: str, op: Operation) -> None:
-        reason = default_problems(default, schema)
-        if reason:
-            self.problem(
-                pointer, f"the default {default!r} does not match the parameter's own schema: {reason}", op.label
-            )
 
     def _check_unique_names(self, op: Operation) -> None:
         """Handlers and callers take parameters by name: when two locations use one

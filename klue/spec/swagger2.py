@@ -165,7 +165,7 @@ class Swagger2Builder(SpecBuilder):
         schema = self.schemas.normalize({k: raw[k] for k in _PARAM_SCHEMA_KEYS if k in raw}, at)
         default = raw.get("default", MISSING)
         if default is not MISSING and ptype != "file":
-            self.check_default(default, schema, pointer_join(at, "default"), op)
+            default = self.schemas.check_default(default, schema, pointer_join(at, "default"))
         op.parameters.append(
             Parameter(
                 name=name,
