@@ -390,3 +390,14 @@ def test_a_file_name_every_command_accepts(tmp_path, file_name, api_name):
     app = make_app(str(path), mock="all", import_path=None)
     assert ApiPool.get(api_name).spec.source == str(path)
     assert app.test_client().get("/version").json == {api_name: "1"}
+
+
+@pytest.mark.parametrize("server", ["http://[::1/v1", "http://h/v1/<x>"])
+def test_a_server_url_that_cannot_be_routed_fails_validate_and_serve_alike(tmp_path, server):
+    """validate said ok (or crashed on the IPv6 one) and serve crashed with a traceback."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f'openapi: 3.0.3\ninfo: {{title: t, version: "1"}}\nservers: [{{url: "{server}"}}]\npaths: {{}}\n')
+    code, out = run("validate", str(path))
+    assert code == 1 and out.startswith(f"{path}: at /servers/0/url: ") and len(out.splitlines()) == 1
+    code, served = run("serve", str(path), "--port", str(free_port()))
+    assert code == 1 and served == f"klue: {out}"

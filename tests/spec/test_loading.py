@@ -447,3 +447,50 @@ def test_an_openapi3_parameter_default_is_checked_once():
     assert [str(p) for p in e.value.problems] == [
         "<spec_dict>: GET /a: at /paths/~1a/get/parameters/0/schema/default: the default 'c' does not match its own "
         "schema: 'c' is not one of ['a', 'b']"]
+
+
+def _swagger_at(base_path, path="/x"):
+    return {"swagger": "2.0", "info": {"title": "t", "version": "1"}, "basePath": base_path,
+            "paths": {path: {"get": {"responses": {"200": {"description": "ok"}}}}}}
+
+
+def _openapi_at(url):
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": url}],
+            "paths": {"/x": {"get": {"responses": {"200": {"description": "ok"}}}}}}
+
+
+@pytest.mark.parametrize("spec, pointer, reason", [
+    (_swagger_at("/a\x00b"), "/basePath", "base path '/a\\x00b' contains '\\x00', a character not allowed in a path"),
+    (_swagger_at("/a%zz"), "/basePath", "base path '/a%zz' has a '%' that does not start a percent-escape"),
+    (_swagger_at("/a%2Fb"), "/basePath", "base path '/a%2Fb' percent-encodes '/' (%2F), which a route cannot match"),
+    (_swagger_at("/a%FF"), "/basePath", "base path '/a%FF' percent-encodes bytes that are not UTF-8"),
+    (_swagger_at("/v{n}"), "/basePath", "base path '/v{n}' holds a '{' or '}': a base path has no template variables"),
+    (_swagger_at("/" + "<" * 100), "/basePath", f"base path {'/' + '<' * 39!r}... (101 characters) contains '<'"),
+    (_swagger_at("/", "/a%C3%A9"), "/paths/~1a%C3%A9",
+     "path '/a%C3%A9' holds percent-escapes, which no request's decoded path matches: write '/aé'"),
+    (_swagger_at("/", "/a\tb"), "/paths/~1a\tb", "path '/a\\tb' contains '\\t', a character not allowed in a path"),
+    (_openapi_at("http://[::1/v1"), "/servers/0/url", "server url 'http://[::1/v1' is not a URL: Invalid IPv6 URL"),
+    (_openapi_at("http://h/{version}"), "/servers/0/url",
+     "server url variable {version} is not declared in its variables"),
+    (_openapi_at("http://h/v1?x=1"), "/servers/0/url", "server url 'http://h/v1?x=1' has a query or a fragment"),
+    (_openapi_at("http://h/v1#top"), "/servers/0/url", "server url 'http://h/v1#top' has a query or a fragment"),
+    (_openapi_at("http://h/a%3Cb"), "/servers/0/url", "base path '/a%3Cb' percent-encodes '<' (%3C)"),
+])
+def test_what_cannot_be_a_route_is_a_load_error_with_its_pointer(spec, pointer, reason):
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("t", spec_dict=spec)
+    assert [p.pointer for p in e.value.problems] == [pointer]
+    assert e.value.problems[0].reason.startswith(reason), e.value.problems[0].reason
+
+
+@pytest.mark.parametrize("spec, route", [
+    (_swagger_at("/v1/%C3%A9"), "/v1/%C3%A9/x"),
+    (_swagger_at("/v1/é"), "/v1/%C3%A9/x"),  # werkzeug routes decoded paths: non-ASCII works as it is
+    (_swagger_at("/v1/~a-b.c_"), "/v1/~a-b.c_/x"),
+    (_openapi_at("https://h/v1/%C3%A9"), "/v1/%C3%A9/x"),
+])
+def test_percent_escapes_in_base_paths_are_routed_decoded(spec, route):
+    api = ApiPool.add("t", spec_dict=spec)
+    app = Flask("t")
+    api.spawn_api(app, mock="all")
+    assert app.test_client().get(route).status_code == 200
