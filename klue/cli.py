@@ -75,6 +75,8 @@ def _check(path: str, check_bindings: bool = False) -> tuple[API | None, list[st
         return None, [str(problem) for problem in e.problems]
     except KlueException as e:
         return None, [f"{path}: {e}"]
+    except Exception as e:  # a bug of klue's: said in one line all the same, never a traceback
+        return None, [f"{path}: klue could not load it: {type(e).__name__}: {e}"]
     problems = _client_name_clashes(api)
     if check_bindings:
         from .bindings import binding_problems

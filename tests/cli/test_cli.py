@@ -401,3 +401,13 @@ def test_a_server_url_that_cannot_be_routed_fails_validate_and_serve_alike(tmp_p
     assert code == 1 and out.startswith(f"{path}: at /servers/0/url: ") and len(out.splitlines()) == 1
     code, served = run("serve", str(path), "--port", str(free_port()))
     assert code == 1 and served == f"klue: {out}"
+
+
+@pytest.mark.parametrize("command", ["validate", "routes"])
+def test_even_a_bug_of_klues_is_one_line(monkeypatch, command):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr("klue.cli.load_spec", broken)
+    code, out = run(command, spec_path("petstore.yaml"))
+    assert code == 1 and out.strip().endswith("petstore.yaml: klue could not load it: RuntimeError: a bug")
+    assert len(out.splitlines()) == 1
