@@ -53,7 +53,8 @@ def binding_problems(api: API) -> list[SpecProblem]:
     for name, dotted in spec.persisted_models.items():
         at = pointer_join(named_schema_pointer(spec.document, name), "x-persist")
         try:
-            Persistence.inject(getattr(api.model, name), dotted, name)
+            model = getattr(api.model, name) if name in api.model else type(name, (), {})  # not an object: no class
+            Persistence.inject(model, dotted, name)
         except BindingError as e:
             prefix = f"x-persist of definition '{name}': "
             reason = str(e).removeprefix(prefix)

@@ -108,6 +108,7 @@ paths:
 definitions:
   A: {type: object, x-persist: nowhere_db.Store}
   B: {type: object, x-persist: os.path}
+  C: {type: string, x-persist: nowhere_db.Store}
 """
 
 
@@ -142,6 +143,8 @@ def test_check_bindings_reports_every_binding_that_fails(tmp_path):
         "'nowhere_db.Store': No module named 'nowhere_db'",
         f"{path}: definition 'B': at /definitions/B/x-persist: os.path has no static method 'load_from_db' "
         "or 'save_to_db'",
+        f"{path}: definition 'C': at /definitions/C/x-persist: cannot import module 'nowhere_db' for "
+        "'nowhere_db.Store': No module named 'nowhere_db'",
     ]
     code, out = run("validate", "--check-bindings", spec_path("behaviours.yaml"))
     assert code == 0 and ": ok" in out
