@@ -120,7 +120,7 @@ class OpenAPI3Builder(SpecBuilder):
             url = url.replace("{" + name + "}", str(default))
         undeclared = PATH_TEMPLATE_VARIABLE.findall(url)
         for name in undeclared:
-            self.problem("/servers/0/url", f"server url variable {{{name}}} is not declared in its variables")
+            self.problem("/servers/0/url", f"server url variable {quote(name)} is not declared in its variables")
         if undeclared:
             return None, (), ""
         try:

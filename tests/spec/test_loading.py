@@ -471,7 +471,7 @@ def _openapi_at(url):
     (_swagger_at("/", "/a\tb"), "/paths/~1a\tb", "path '/a\\tb' contains '\\t', a character not allowed in a path"),
     (_openapi_at("http://[::1/v1"), "/servers/0/url", "server url 'http://[::1/v1' is not a URL: Invalid IPv6 URL"),
     (_openapi_at("http://h/{version}"), "/servers/0/url",
-     "server url variable {version} is not declared in its variables"),
+     "server url variable 'version' is not declared in its variables"),
     (_openapi_at("http://h/v1?x=1"), "/servers/0/url", "server url 'http://h/v1?x=1' has a query or a fragment"),
     (_openapi_at("http://h/v1#top"), "/servers/0/url", "server url 'http://h/v1#top' has a query or a fragment"),
     (_openapi_at("http://h/a%3Cb"), "/servers/0/url", "base path '/a%3Cb' percent-encodes '<' (%3C)"),
