@@ -21,8 +21,7 @@ from flask import Flask, Response
 
 from .exceptions import KlueException
 from .importing import import_object
-from .naming import api_name_for
-from .pool import ApiPool
+from .pool import ApiPool, file_api_name
 from .wire import dump_json
 
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ def make_app(
         if folder not in sys.path:
             sys.path.insert(0, folder)
     ready_check = _readiness_check(ready)
-    names = [api_name_for(p) for p in spec_paths]
+    names = [file_api_name(p) for p in spec_paths]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise KlueException(f"two specs would be served under one API name: {', '.join(twice)}; rename a file")

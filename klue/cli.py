@@ -20,12 +20,15 @@ import click
 from . import serving
 from ._version import __version__
 from .api import API
-from .exceptions import KlueException, SpecError
-from .naming import api_name_for
+from .exceptions import KlueException, SpecError, SpecProblem
+from .naming import python_name
+from .pool import file_api_name
 from .serving import ServeOptions, build_in_child, can_fork, in_reloaded_child
 from .spec import load_spec
 
-SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+#: Plain paths: a missing file or a directory is said in one line by ``_unreadable``,
+#: not in click's usage error.
+SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(readable=False))
 
 
 def _fail(message: str) -> None:
@@ -33,10 +36,65 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def _unreadable(path: str) -> str:
+    """Why ``path`` cannot be a spec file ('' when it can be read)."""
+    if os.path.isdir(path):
+        return "is a directory, not a spec file"
+    if not os.path.exists(path):
+        return "no such file"
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        return f"cannot be read: {e.strerror or e}"
+    return ""
+
+
+def _check_files(specs: tuple[str, ...]) -> None:
+    """Exit with one line per spec file that cannot be read, before anything is loaded."""
+    failures = [f"klue: {path}: {reason}" for path in specs for reason in [_unreadable(path)] if reason]
+    if failures:
+        click.echo("\n".join(failures), err=True)
+        sys.exit(1)
+
+
 def _load(path: str) -> API:
-    """Load a spec as ``ApiPool.add`` would (models, x-persist and client names
-    included) without registering it anywhere."""
-    return API(api_name_for(path), load_spec(yaml_path=path))
+    """Load a spec as ``ApiPool.add`` would (models and their classes included) without
+    registering it, nor importing the code it binds (``--check-bindings`` does)."""
+    return API(file_api_name(path), load_spec(yaml_path=path), do_persist=False)
+
+
+def _check(path: str, check_bindings: bool = False) -> tuple[API | None, list[str]]:
+    """The API of the spec at ``path`` (None if it does not load) and its problems, one line each."""
+    reason = _unreadable(path)
+    if reason:
+        return None, [f"{path}: {reason}"]
+    try:
+        api = _load(path)
+    except SpecError as e:
+        return None, [str(problem) for problem in e.problems]
+    except KlueException as e:
+        return None, [f"{path}: {e}"]
+    except Exception as e:  # a bug of klue's: said in one line all the same, never a traceback
+        return None, [f"{path}: klue could not load it: {type(e).__name__}: {e}"]
+    problems = _client_name_clashes(api)
+    if check_bindings:
+        from .bindings import binding_problems
+
+        problems.extend(binding_problems(api))
+    return api, [str(problem) for problem in problems]
+
+
+def _client_name_clashes(api: API) -> list[SpecProblem]:
+    """Two operations that claim one caller name (an error for whoever calls it)."""
+    names = [python_name(op.bindings.client or op.operation_id or "") for op in api.spec.operations]
+    names = [name for name in names if name]
+    if len(set(names)) == len(names):
+        return []  # no clash: the client (and requests, 0.1 s) need not be imported to say so
+    from .client.namespace import client_names
+
+    _, clashes = client_names(api.name, api.spec.source, api.spec.operations)
+    return [problem for clash in clashes.values() for problem in clash.problems]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,20 +106,23 @@ def main() -> None:
 
 @main.command()
 @SPECS
-def validate(specs: tuple[str, ...]) -> None:
-    """Check SPECS; print each problem with its file and JSON pointer."""
+@click.option(
+    "--check-bindings",
+    is_flag=True,
+    help="Also import every x-bind-server, x-bind-security, x-persist and x-decorate-* target "
+    "(from the current directory, as klue serve does) and report each one that fails.",
+)
+def validate(specs: tuple[str, ...], check_bindings: bool) -> None:
+    """Check SPECS; print each problem with its file, operation and JSON pointer.
+
+    The spec, its schemas, models and client names are checked without running
+    any of the code the spec names, unless --check-bindings."""
     failed = False
     for path in specs:
-        try:
-            api = _load(path)
-        except SpecError as e:
+        api, problems = _check(path, check_bindings)
+        if problems or api is None:
             failed = True
-            for problem in e.problems:
-                click.echo(str(problem))
-            continue
-        except KlueException as e:
-            failed = True
-            click.echo(f"{path}: {e}")
+            click.echo("\n".join(problems))
             continue
         kind = "Swagger" if api.spec.version == "2.0" else "OpenAPI"
         click.echo(
@@ -74,14 +135,21 @@ def validate(specs: tuple[str, ...]) -> None:
 @main.command()
 @SPECS
 def routes(specs: tuple[str, ...]) -> None:
-    """List the routes of SPECS: method, full path, server binding, client name, security."""
+    """List the routes of SPECS: method, full path, server binding, client name, security.
+
+    Nothing the specs bind is imported; a spec with problems is reported as
+    validate reports it (each problem), and nothing is listed."""
+    from .client.namespace import client_names
+
     rows = [("METHOD", "PATH", "SERVER", "CLIENT", "SECURITY")]
+    failures: list[str] = []
     for path in specs:
-        try:
-            api = _load(path)
-        except KlueException as e:
-            _fail(str(e).splitlines()[0] if not isinstance(e, SpecError) else str(e.problems[0]))
-        client_names = {id(op): name for name in api.client for op in [api.client.operation_of(name)]}
+        api, problems = _check(path)
+        if problems or api is None:
+            failures.extend(problems)
+            continue
+        names, _ = client_names(api.name, api.spec.source, api.spec.operations)
+        by_operation = {id(op): name for name, op in names.items()}
         for op in api.spec.operations:
             server = "skipped (x-no-bind-server)" if op.bindings.no_server else (op.bindings.server or "unbound")
             rows.append(
@@ -89,10 +157,13 @@ def routes(specs: tuple[str, ...]) -> None:
                     op.method,
                     api.spec.base_path + op.path,
                     server,
-                    client_names.get(id(op), "-"),
+                    by_operation.get(id(op), "-"),
                     security_summary(op.security),
                 )
             )
+    if failures:
+        click.echo("\n".join(failures), err=True)
+        sys.exit(1)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         click.echo("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip())
@@ -151,6 +222,7 @@ def serve(
     no_docs: bool,
 ) -> None:
     """Serve SPECS from one Flask app, with /ping and /version."""
+    _check_files(specs)
     from .app import LOG_FORMAT, make_app  # Flask: only for serving
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -214,8 +286,8 @@ def _build(factory: Callable[[], Any], exit_on_failure: bool = True) -> Any:
 
 
 def _failure_text(e: BaseException) -> str:
-    if isinstance(e, SpecError):
-        return "\n".join([*map(str, e.problems), "klue: cannot serve the specs"])
+    if isinstance(e, SpecError):  # one line per problem, as validate prints them
+        return "\n".join(f"klue: {problem}" for problem in e.problems)
     if isinstance(e, (KlueException, OSError)):
         return f"klue: {e}"
     return f"klue: the app could not be built: {type(e).__name__}: {e}"

@@ -13,6 +13,7 @@ from typing import Any
 from .api import API, DEFAULT_BREAKER
 from .client.policy import DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy
 from .exceptions import KlueException, MergeApisException
+from .naming import api_name_for
 from .spec import gc_paused, load_spec
 
 _RESERVED = frozenset({"add", "get", "merge", "remove", "clear", "names", "apis"})
@@ -153,6 +154,18 @@ def _comparable(definition: Any) -> Any:
     if isinstance(definition, list):
         return [_comparable(v) for v in definition]
     return definition
+
+
+def file_api_name(spec_path: str) -> str:
+    """The name a spec file is loaded under by ``make_app``, ``klue`` and ``klue.testing``:
+    ``api_name_for``'s, made one that ``ApiPool.add`` accepts (``1pets.yaml`` is
+    ``api_1pets``, ``get.yaml`` is ``get_api``), so that what validates also serves."""
+    name = api_name_for(spec_path)
+    if not name.isidentifier():  # a leading digit: api_name_for strips the underscore
+        name = "api_" + name
+    if name in _RESERVED:
+        name += "_api"
+    return name
 
 
 def _check_name(name: Any) -> None:

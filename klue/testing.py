@@ -29,8 +29,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .naming import api_name_for
-from .pool import ApiPool
+from .pool import ApiPool, file_api_name
 
 
 @contextmanager
@@ -57,9 +56,9 @@ def serve_spec(
 ) -> FlaskClient:
     """Load ``spec_path`` as ``name`` (from its file name by default), serve it from a new
     Flask app, and return the app's test client; ``add_options`` go to ``ApiPool.add``."""
-    app = Flask(f"klue.testing.{name or api_name_for(spec_path)}")
+    app = Flask(f"klue.testing.{name or file_api_name(spec_path)}")
     add_options.setdefault("local", app)
-    api = ApiPool.add(name or api_name_for(spec_path), yaml_path=spec_path, **add_options)
+    api = ApiPool.add(name or file_api_name(spec_path), yaml_path=spec_path, **add_options)
     api.spawn_api(app, mock=mock, docs=docs)
     return app.test_client()
 

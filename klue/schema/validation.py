@@ -597,16 +597,34 @@ def schema_problems(schema: Any) -> list[tuple[list[str | int], str]]:
     return _metaschema.problems(schema)
 
 
-def default_problems(default: Any, schema: dict[str, Any]) -> str:
-    """Why ``default`` does not match ``schema`` ('' when it does), with the built-in formats."""
+def default_problems(default: Any, schema: dict[str, Any], *, checked_only_formats: bool = True) -> str:
+    """Why ``default`` does not match ``schema`` ('' when it does), with the built-in formats;
+    ``checked_only_formats=False`` leaves out those that are only checked, never converted
+    (uri, email...): a default breaking one of those is wrong, but cannot break its conversion."""
     if schema_problems(schema):
         return ""  # the schema's own problems are reported already
+    if not checked_only_formats:
+        schema = _without_checked_only_formats(schema)
     try:
         validator = SchemaValidator(schema, {}, _builtin_formats())
         errors = [] if validator.is_valid(default) else validator.explain(default, "", "")
     except SchemaCompileError:
         return ""  # e.g. a $ref the default cannot be checked without
     return "; ".join(f"{e.name}: {e.message}" if e.name else e.message for e in errors)
+
+
+def _without_checked_only_formats(node: Any) -> Any:
+    """``node`` without the ``format`` keywords no converter reads (a property called ``format``
+    is a mapping: it stays)."""
+    if isinstance(node, dict):
+        return {
+            k: _without_checked_only_formats(v)
+            for k, v in node.items()
+            if not (k == "format" and isinstance(v, str) and _builtin_formats().to_python(v) is None)
+        }
+    if isinstance(node, list):
+        return [_without_checked_only_formats(v) for v in node]
+    return node
 
 
 @functools.lru_cache(maxsize=1)

@@ -11,7 +11,7 @@ from typing import Any
 from ..exceptions import SpecError
 from . import openapi3, swagger2
 from .interface import Body, Operation, Parameter, ResponseSpec, Spec
-from .loader import gc_paused, load_document
+from .loader import gc_paused, load_document, pointer_join
 
 
 def _version_module(doc: dict[str, Any]) -> Any:
@@ -25,6 +25,11 @@ def _version_module(doc: dict[str, Any]) -> Any:
 def _schema_section(doc: dict[str, Any]) -> tuple[str, ...]:
     module = _version_module(doc)
     return module.schema_section(doc) if module else ("definitions",)
+
+
+def named_schema_pointer(document: dict[str, Any], name: str) -> str:
+    """Where named schema ``name`` is: ``/definitions/Pet``, ``/components/schemas/Pet``."""
+    return pointer_join("", *_schema_section(document), name)
 
 
 def load_spec(
@@ -48,4 +53,4 @@ def _load_spec(yaml_path: str | None, yaml_str: str | None, spec_dict: dict[str,
     return spec
 
 
-__all__ = ["Body", "Operation", "Parameter", "ResponseSpec", "Spec", "gc_paused", "load_spec"]
+__all__ = ["Body", "Operation", "Parameter", "ResponseSpec", "Spec", "gc_paused", "load_spec", "named_schema_pointer"]

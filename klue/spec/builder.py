@@ -7,11 +7,13 @@ version writes parameters, bodies, responses and the base URL.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
+from urllib.parse import unquote
 
-from ..exceptions import SpecProblem
-from ..schema.validation import default_problems
+from ..exceptions import SpecError, SpecProblem
+from ..schema.messages import quote
 from ..schema.view import DEFINITIONS_REF, unescape_pointer_token
 from .interface import PATH, PATH_TEMPLATE_VARIABLE, Bindings, Operation, Requirement, SecurityScheme
 from .loader import pointer_join, resolve_pointer
@@ -20,7 +22,53 @@ from .security import SecurityReader
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 STATUS = re.compile(r"^(?:[1-5]\d\d|[1-5]XX|default)$")
-_FORBIDDEN_IN_PATH = re.compile(r"[<>\s#?]")
+#: What no route can hold: ``<`` would reach Flask's rule parser (and crash the spawn), the
+#: rest never arrives in a request's decoded path. One character class: linear time.
+_FORBIDDEN_IN_PATH = re.compile(r"[<>\s#?\x00-\x1f\x7f]")
+_PERCENT_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})?")
+#: What a percent-escape may stand for in a route: non-ASCII (UTF-8) and RFC 3986's unreserved.
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def decoded_route(text: str) -> tuple[str, str]:
+    """(``text`` percent-decoded, '') when a route can match it, else (``text``, why not).
+
+    Routes match the decoded path of a request: ``/v1/%C3%A9`` must be routed as ``/v1/é``
+    (which clients send encoded again); an escape of ``/``, ``?``, a space... cannot be."""
+    bad = _FORBIDDEN_IN_PATH.search(text)
+    if bad:
+        return text, f"contains {bad.group()!r}, a character not allowed in a path (<, >, #, ?, whitespace, controls)"
+    for escape in _PERCENT_ESCAPE.finditer(text):
+        if escape.group(1) is None:
+            return text, "has a '%' that does not start a percent-escape like %C3"
+        char = chr(int(escape.group(1), 16))
+        if char < "\x80" and char not in _UNRESERVED:
+            return text, f"percent-encodes {char!r} ({escape.group()}), which a route cannot match"
+    try:
+        return unquote(text, errors="strict"), ""
+    except UnicodeDecodeError:
+        return text, "percent-encodes bytes that are not UTF-8"
+
+
+def named(kind: str, name: str) -> str:
+    """How a problem names what it belongs to when that is not an operation: ``definition 'Pet'``."""
+    return f"{kind} {quote(name)}"
+
+
+def owner_label(pointer: str, labels: dict[str, str]) -> str:
+    """What the thing at ``pointer`` belongs to: an operation (its label, from ``labels`` by its
+    pointer), a path item (its path), a named schema; '' for anything else or the owner itself."""
+    tokens = pointer.split("/")[1:]
+    if len(tokens) >= 3 and tokens[0] == "paths":
+        if tokens[2] in HTTP_METHODS:
+            at = f"/paths/{tokens[1]}/{tokens[2]}"
+            return labels.get(at) or f"{tokens[2].upper()} {unescape_pointer_token(tokens[1])}"
+        return unescape_pointer_token(tokens[1])
+    if len(tokens) >= 3 and tokens[0] == "definitions":
+        return named("definition", unescape_pointer_token(tokens[1]))
+    if len(tokens) >= 4 and tokens[:2] == ["components", "schemas"]:
+        return named("definition", unescape_pointer_token(tokens[2]))
+    return ""
 
 
 class SpecBuilder:
@@ -49,13 +97,29 @@ class SpecBuilder:
     def problem(self, pointer: str, reason: str, operation: str = "") -> None:
         self.problems.append(SpecProblem(self.source, pointer, reason, operation))
 
+    def raise_problems(self, operations: list[Operation]) -> None:
+        """Raise every problem found, if any, each tagged with what it belongs to."""
+        if self.problems:
+            labels = {op.pointer: op.label for op in operations}
+            raise SpecError([self._tagged(p, labels) for p in self.problems])
+
+    def _tagged(self, problem: SpecProblem, labels: dict[str, str]) -> SpecProblem:
+        """``problem`` naming its operation (or path, or definition) when its pointer is inside one:
+        a schema's problems are found where the schema is, which does not know whose it is."""
+        if problem.operation or problem.source != self.source:
+            return problem
+        owner = owner_label(problem.pointer, labels)
+        return dataclasses.replace(problem, operation=owner) if owner else problem
+
     def routable_base_path(self, base: str, pointer: str) -> str:
-        """``base`` when every route can start with it, else '' and a problem
-        (a ``<`` would reach Flask's rule parser, and crash the spawn)."""
-        if _FORBIDDEN_IN_PATH.search(base):
-            self.problem(pointer, f"base path {base!r} contains a character not allowed in a path (<, >, #, ?, space)")
+        """``base`` (decoded) when every route can start with it, else '' and a problem."""
+        decoded, reason = decoded_route(base)
+        if not reason and ("{" in decoded or "}" in decoded):
+            reason = "holds a '{' or '}': a base path has no template variables"
+        if reason:
+            self.problem(pointer, f"base path {quote(base)} {reason}")
             return ""
-        return base
+        return decoded
 
     def mapping(self, value: Any, pointer: str, required: bool = False) -> dict[str, Any]:
         if value is None and not required:
@@ -130,11 +194,11 @@ class SpecBuilder:
             if not path.startswith("/"):
                 self.problem(item_pointer, f"path {path!r} must start with '/'")
                 continue
-            if _FORBIDDEN_IN_PATH.search(path):
-                self.problem(
-                    item_pointer,
-                    f"path {path!r} contains a character not allowed in a path template (<, >, #, ?, space)",
-                )
+            decoded, reason = decoded_route(path)
+            if not reason and decoded != path:
+                reason = f"holds percent-escapes, which no request's decoded path matches: write {quote(decoded)}"
+            if reason:
+                self.problem(item_pointer, f"path {quote(path)} {reason}")
                 continue
             item = self.deref(self.mapping(item, item_pointer), item_pointer) or {}
             for method in HTTP_METHODS:
@@ -231,13 +295,6 @@ class SpecBuilder:
                     continue
                 merged[(param["name"], param["in"])] = (param, at)
         return list(merged.values())
-
-    def check_default(self, default: Any, schema: dict[str, Any], pointer: str, op: Operation) -> None:
-        reason = default_problems(default, schema)
-        if reason:
-            self.problem(
-                pointer, f"the default {default!r} does not match the parameter's own schema: {reason}", op.label
-            )
 
     def _check_unique_names(self, op: Operation) -> None:
         """Handlers and callers take parameters by name: when two locations use one

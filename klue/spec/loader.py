@@ -373,6 +373,8 @@ def load_document(
     else:
         source = "<spec_dict>"
         doc = spec_dict  # stringify_keys copies it
+    if doc is None:
+        raise SpecError.single(source, "", "the document is empty")
     if not isinstance(doc, dict):
         raise SpecError.single(source, "", f"a spec must be a mapping at the top level, not {type(doc).__name__}")
     doc = stringify_keys(doc, source)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..exceptions import SpecError, SpecProblem
+from ..schema.messages import quote
 from ..schema.view import primary_type, resolve
 from ..wire import is_json_media_type
 from .builder import SpecBuilder
@@ -30,6 +31,7 @@ from .interface import (
     JSON_MEDIA_TYPE,
     MISSING,
     PATH,
+    PATH_TEMPLATE_VARIABLE,
     QUERY,
     Body,
     Operation,
@@ -81,8 +83,7 @@ class OpenAPI3Builder(SpecBuilder):
         operations = self.operations()
         persisted = self.persisted(raw_schemas, "/components/schemas")
         host, schemes, base_path = self._server()
-        if self.problems:
-            raise SpecError(self.problems)
+        self.raise_problems(operations)
         return Spec(
             source=self.source,
             version=self.version,
@@ -117,7 +118,18 @@ class OpenAPI3Builder(SpecBuilder):
                 self.problem(pointer_join("/servers/0/variables", name), "a server variable needs a default")
                 continue
             url = url.replace("{" + name + "}", str(default))
-        parts = urlsplit(url)
+        undeclared = PATH_TEMPLATE_VARIABLE.findall(url)
+        for name in undeclared:
+            self.problem("/servers/0/url", f"server url variable {quote(name)} is not declared in its variables")
+        if undeclared:
+            return None, (), ""
+        try:
+            parts = urlsplit(url)
+        except ValueError as e:  # http://[::1/x
+            self.problem("/servers/0/url", f"server url {quote(url)} is not a URL: {e}")
+            return None, (), ""
+        if parts.query or parts.fragment or url.endswith(("?", "#")):
+            self.problem("/servers/0/url", f"server url {quote(url)} has a query or a fragment: a base URL has neither")
         base_path = parts.path.rstrip("/")
         if base_path and not base_path.startswith("/"):
             base_path = "/" + base_path
@@ -154,9 +166,7 @@ class OpenAPI3Builder(SpecBuilder):
         else:
             schema = self.schemas.normalize(raw.get("schema", {}), pointer_join(at, "schema"))
             collection = self._collection_format(raw, location, schema, at, op)
-        default = schema.get("default", MISSING)
-        if default is not MISSING:
-            self.check_default(default, schema, pointer_join(at, "schema", "default"), op)
+        default = schema.get("default", MISSING)  # checked with the schema
         op.parameters.append(
             Parameter(
                 name=name,

@@ -8,13 +8,19 @@ JSON Schema 2020-12 keywords (``const``, numeric ``exclusiveMinimum``...).
 
 from __future__ import annotations
 
+import difflib
+import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import SpecProblem
-from ..schema.validation import schema_problems
+from ..schema.messages import MAX_QUOTED, quote
+from ..schema.validation import default_problems, schema_problems
 from ..schema.view import DEFINITIONS_REF
 from .loader import pointer_join, resolve_pointer
+
+log = logging.getLogger("klue.spec")
 
 SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 _INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
@@ -84,7 +90,40 @@ class SchemaNormalizer:
         out: dict[str, Any] = {}
         for key, value in schema.items():
             self._keyword(out, key, value, pointer_join(pointer, key), _seen)
-        return self._finish(out, schema)
+        out = self._finish(out, schema)
+        if "default" in out:
+            out["default"] = self.check_default(out["default"], out, pointer_join(pointer, "default"))
+        return out
+
+    def check_default(self, default: Any, schema: dict[str, Any], pointer: str) -> Any:
+        """A default must be a value of its schema: it is what handlers get when the field is left out.
+
+        Returns the default to use. Two leniencies, for specs as they are written (GitHub's has
+        both): YAML reads ``default: true`` of a string as a boolean, so a scalar that is valid as
+        its JSON text (``'true'``) becomes that string, as the loader turns YAML's int keys back
+        into strings; and a default that breaks only a format klue checks but does not convert
+        (``''`` for a URI, meaning none) is a warning: formats are annotations JSON Schema lets
+        validators leave unchecked, and nothing fails on it (a bad ``date`` default would fail
+        its conversion: an error)."""
+        reason = default_problems(default, schema)
+        if not reason:
+            return default
+        if isinstance(default, (bool, int, float)) and "string" in _types_of(schema):
+            text = json.dumps(default)
+            if not default_problems(text, schema):
+                return text
+        shown = "" if isinstance(default, (dict, list)) else f" {quote(default)}"  # quote says "the array"
+        message = f"the default{shown} does not match its own schema: {reason}"
+        if default_problems(default, schema, checked_only_formats=False):
+            self.problem(pointer, message)
+        else:
+            log.warning(
+                "%s: at %s: %s (a warning, not an error: only a format is broken, one klue does not convert)",
+                self.source,
+                pointer,
+                message,
+            )
+        return default
 
     def _keyword(self, out: dict[str, Any], key: str, value: Any, at: str, seen: frozenset[str]) -> None:
         sub = self._normalize
@@ -121,8 +160,10 @@ class SchemaNormalizer:
 
     def _type(self, out: dict[str, Any], value: Any, at: str) -> None:
         types = value if isinstance(value, list) else [value]
-        if not all(t in SCHEMA_TYPES or (t == "file" and self.dialect.file_type) for t in types):
-            self.problem(at, f"unknown type {value!r}")
+        allowed = SCHEMA_TYPES + (("file",) if self.dialect.file_type else ())
+        wrong = [t for t in types if isinstance(t, (dict, list)) or t not in allowed]
+        if wrong or not types:
+            self.problem(at, not_a_type(wrong[0] if wrong else value, allowed))
         elif value != "file":
             out["type"] = value
 
@@ -185,6 +226,43 @@ def allow_null(schema: dict[str, Any]) -> dict[str, Any]:
     if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
         schema["enum"] = [*schema["enum"], None]
     return schema
+
+
+#: What people write for a type, from other languages.
+_TYPE_ALIASES = {
+    "int": "integer",
+    "long": "integer",
+    "float": "number",
+    "double": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "str": "string",
+    "text": "string",
+    "list": "array",
+    "dict": "object",
+    "map": "object",
+}
+
+
+def not_a_type(value: Any, allowed: tuple[str, ...]) -> str:
+    """``type 'int' is not one of: array, boolean, integer, number, string (did you mean 'integer'?)``."""
+    choices = ", ".join(sorted(allowed))
+    if not isinstance(value, str):
+        return f"type must be one of: {choices}, not {quote(value)}"
+    message = f"type {quote(value)} is not one of: {choices}"
+    if len(value) <= MAX_QUOTED:  # difflib is quadratic: short words only
+        guess = _TYPE_ALIASES.get(value.lower())
+        if guess not in allowed:
+            close = difflib.get_close_matches(value.lower(), allowed, n=1)
+            guess = close[0] if close else None
+        if guess:
+            message += f" (did you mean {guess!r}?)"
+    return message
+
+
+def _types_of(schema: dict[str, Any]) -> list[Any]:
+    kind = schema.get("type")
+    return kind if isinstance(kind, list) else [kind]
 
 
 def kind_of(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..exceptions import SpecError, SpecProblem
+from ..schema.messages import quote
 from ..wire import is_json_media_type
 from .builder import SpecBuilder
 from .interface import (
@@ -27,7 +28,7 @@ from .interface import (
     Spec,
 )
 from .loader import pointer_join
-from .schema import SWAGGER2
+from .schema import SWAGGER2, not_a_type
 
 PARAM_LOCATIONS = (PATH, QUERY, HEADER, FORM, BODY)
 PRIMITIVE_TYPES = ("string", "number", "integer", "boolean", "array", "file")
@@ -76,8 +77,7 @@ class Swagger2Builder(SpecBuilder):
         operations = self.operations()
         persisted = self.persisted(doc.get("definitions"), "/definitions")
         base_path = self._base_path()
-        if self.problems:
-            raise SpecError(self.problems)
+        self.raise_problems(operations)
         return Spec(
             source=self.source,
             version="2.0",
@@ -136,10 +136,13 @@ class Swagger2Builder(SpecBuilder):
             op.body = Body(name=name, schema=schema, required=required, media_types=media, pointer=at)
             return
         ptype = raw.get("type")
-        if ptype not in PRIMITIVE_TYPES:
+        if not isinstance(ptype, str) or ptype not in PRIMITIVE_TYPES:
+            allowed = tuple(t for t in PRIMITIVE_TYPES if t != "file" or location == FORM)
             self.problem(
                 pointer_join(at, "type"),
-                f"parameter {name!r} needs a type, one of " + ", ".join(PRIMITIVE_TYPES),
+                f"parameter {quote(name)} needs a type, one of " + ", ".join(sorted(allowed))
+                if ptype is None
+                else not_a_type(ptype, allowed),
                 op.label,
             )
             return
@@ -162,7 +165,7 @@ class Swagger2Builder(SpecBuilder):
         schema = self.schemas.normalize({k: raw[k] for k in _PARAM_SCHEMA_KEYS if k in raw}, at)
         default = raw.get("default", MISSING)
         if default is not MISSING and ptype != "file":
-            self.check_default(default, schema, pointer_join(at, "default"), op)
+            default = self.schemas.check_default(default, schema, pointer_join(at, "default"))
         op.parameters.append(
             Parameter(
                 name=name,

@@ -52,29 +52,122 @@ def test_validate_lists_every_problem_with_file_and_pointer(tmp_path):
     code, out = run("validate", str(bad), spec_path("petstore.yaml"))
     assert code == 1
     lines = out.strip().splitlines()
-    assert f"{bad}: GET /a/{{id}}: at /paths/~1a~1{{id}}/get/parameters/0/type: parameter 'q' needs a type" in lines[0]
+    assert f"{bad}: GET /a/{{id}}: at /paths/~1a~1{{id}}/get/parameters/0/type: type 'integr' is not one of: " \
+        "array, boolean, integer, number, string (did you mean 'integer'?)" == lines[0]
     assert any("{id} has no 'in: path' parameter" in line for line in lines)
     assert lines[-1].endswith("petstore.yaml: ok, Swagger 2.0, 7 operations, 4 models")
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "cannot read spec file"),
-    ("swagger: '2.0'\ninfo: [\n", "invalid YAML/JSON (line"),
-])
-def test_validate_unreadable_specs(tmp_path, content, message):
+UNUSABLE_FILES = {
+    "missing": (None, "s.yaml: no such file"),
+    "directory": ("<dir>", "s.yaml: is a directory, not a spec file"),
+    "unreadable": ("<000>", "s.yaml: cannot be read: Permission denied"),
+    "empty": ("", "at /: the document is empty"),
+    "invalid YAML": ("swagger: '2.0'\ninfo: [\n", "at /: invalid YAML/JSON (line 3, column 1)"),
+    "a list": ("- swagger: '2.0'\n", "at /: a spec must be a mapping at the top level, not list"),
+}
+
+
+@pytest.mark.parametrize("command", ["validate", "routes", "serve"])
+@pytest.mark.parametrize("case", sorted(UNUSABLE_FILES))
+def test_an_unusable_spec_file_is_one_line(tmp_path, monkeypatch, command, case):
+    content, message = UNUSABLE_FILES[case]
     path = tmp_path / "s.yaml"
-    if content is not None:
+    if content == "<dir>":
+        path.mkdir()
+    elif content == "<000>":
+        path.write_text("swagger: '2.0'\n")
+        path.chmod(0)
+        if os.geteuid() == 0:  # root reads any file: as if it were not root
+            def refuse(*args, **kwargs):
+                raise PermissionError(13, "Permission denied")
+            monkeypatch.setattr("klue.cli.open", refuse, raising=False)
+    elif content is not None:
         path.write_text(content)
-    code, out = run("validate", str(path))
-    assert code == 1 and message in out and "Traceback" not in out
+    args = ["--port", str(free_port())] if command == "serve" else []
+    code, out = run(command, str(path), *args)
+    assert code == 1
+    assert len(out.strip().splitlines()) == 1, out
+    assert message in out and "Traceback" not in out
 
 
-def test_validate_reports_bad_x_persist(tmp_path):
-    path = tmp_path / "p.yaml"
-    path.write_text('swagger: "2.0"\ninfo: {title: p, version: "1"}\npaths: {}\n'
-                    "definitions:\n  A: {type: object, x-persist: nowhere_xyz.Store}\n")
+BOUND = """
+swagger: "2.0"
+info: {title: bound, version: "1"}
+securityDefinitions:
+  key: {type: apiKey, in: header, name: X-Key, x-bind-security: nowhere_sec.verify}
+  legacy: {type: apiKey, in: query, name: k, x-apikeyInfoFunc: os.path.nowhere}
+paths:
+  /a:
+    get:
+      operationId: getA
+      x-bind-server: nowhere_xyz.handler
+      x-decorate-server: os.sep
+      x-decorate-request: os.path.join
+      responses: {200: {description: ok}}
+definitions:
+  A: {type: object, x-persist: nowhere_db.Store}
+  B: {type: object, x-persist: os.path}
+  C: {type: string, x-persist: nowhere_db.Store}
+"""
+
+
+def test_validate_imports_nothing_the_spec_binds(tmp_path):
+    """Static by default: from any folder, bindings that do not import are not looked at (the demo's
+    x-persist examples.petstore.PetStorage only imports from the repository's root)."""
+    (tmp_path / "bound.yaml").write_text(BOUND)
+    script = ("import sys\nfrom klue.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+              "    print('exit', e.code, sorted(m for m in ('flask', 'requests', 'examples', 'nowhere_xyz') "
+              "if m in sys.modules))\n")
+    for spec in ("bound.yaml", os.path.join(ROOT, "specs", "petstore.yaml")):
+        out = subprocess.run([sys.executable, "-c", script, "validate", spec], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=60).stdout
+        assert ": ok, Swagger 2.0" in out and out.strip().endswith("exit 0 []"), out
+
+
+def test_check_bindings_reports_every_binding_that_fails(tmp_path):
+    path = tmp_path / "bound.yaml"
+    path.write_text(BOUND)
+    code, out = run("validate", "--check-bindings", str(path))
+    assert code == 1 and "Traceback" not in out
+    op = f"{path}: GET /a (getA): at /paths/~1a/get"
+    assert out.splitlines() == [
+        f"{op}/x-bind-server: cannot import module 'nowhere_xyz' for 'nowhere_xyz.handler': "
+        "No module named 'nowhere_xyz'",
+        f"{op}/x-decorate-server: os.sep is not callable",
+        f"{path}: security scheme 'key': at /securityDefinitions/key/x-bind-security: "
+        "cannot import module 'nowhere_sec' for 'nowhere_sec.verify': No module named 'nowhere_sec'",
+        f"{path}: security scheme 'legacy': at /securityDefinitions/legacy/x-apikeyInfoFunc: "
+        "module 'os.path' has no attribute 'nowhere'",
+        f"{path}: definition 'A': at /definitions/A/x-persist: cannot import module 'nowhere_db' for "
+        "'nowhere_db.Store': No module named 'nowhere_db'",
+        f"{path}: definition 'B': at /definitions/B/x-persist: os.path has no static method 'load_from_db' "
+        "or 'save_to_db'",
+        f"{path}: definition 'C': at /definitions/C/x-persist: cannot import module 'nowhere_db' for "
+        "'nowhere_db.Store': No module named 'nowhere_db'",
+    ]
+    code, out = run("validate", "--check-bindings", spec_path("behaviours.yaml"))
+    assert code == 0 and ": ok" in out
+
+
+def test_check_bindings_in_openapi3(tmp_path):
+    path = tmp_path / "bound.yaml"
+    path.write_text('openapi: 3.0.3\ninfo: {title: b, version: "1"}\npaths: {}\n'
+                    "components:\n  schemas:\n    A: {type: object, x-persist: nowhere_db.Store}\n")
+    code, out = run("validate", "--check-bindings", str(path))
+    assert code == 1
+    assert out.startswith(f"{path}: definition 'A': at /components/schemas/A/x-persist: cannot import module")
+
+
+def test_validate_reports_client_name_clashes(tmp_path):
+    path = tmp_path / "clash.yaml"
+    path.write_text('swagger: "2.0"\ninfo: {title: c, version: "1"}\npaths:\n  /a:\n'
+                    "    get: {operationId: get-a, responses: {200: {description: ok}}}\n"
+                    "    put: {operationId: get_a, responses: {200: {description: ok}}}\n")
     code, out = run("validate", str(path))
-    assert code == 1 and "x-persist of definition 'A'" in out and "nowhere_xyz" in out
+    assert code == 1
+    assert out.strip() == (f"{path}: PUT /a (get_a): at /paths/~1a/put/operationId: client name 'get_a' of API "
+                           "'clash' is also used by GET /a (get-a)")
 
 
 # -- routes ------------------------------------------------------------------------------
@@ -137,11 +230,21 @@ paths:
 """
 
 
-def test_routes_of_a_broken_spec(tmp_path):
+def test_routes_of_a_broken_spec_lists_every_problem(tmp_path):
     bad = tmp_path / "broken.yaml"
     bad.write_text(BROKEN)
     code, out = run("routes", str(bad))
-    assert code == 1 and "klue: " in out and "Traceback" not in out
+    _, validated = run("validate", str(bad))
+    assert code == 1 and "Traceback" not in out
+    assert out == validated and len(out.splitlines()) == 2
+
+
+def test_routes_import_nothing_the_spec_binds(tmp_path):
+    path = tmp_path / "bound.yaml"
+    path.write_text(BOUND)
+    code, out = run("routes", str(path))
+    assert code == 0
+    assert out.splitlines()[1].split() == ["GET", "/a", "nowhere_xyz.handler", "getA", "public"]
 
 
 def test_unknown_option_and_missing_argument():
@@ -218,7 +321,7 @@ def test_serve_reports_a_port_in_use():
 
 
 @pytest.mark.parametrize("spec_text, message", [
-    (None, "cannot read spec file"),
+    (None, "s.yaml: no such file"),
     ('swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths:\n  /a:\n    get:\n      x-bind-server: nowhere_xyz.f\n'
      "      responses: {200: {description: ok}}\n", "cannot import module 'nowhere_xyz'"),
 ])
@@ -229,6 +332,7 @@ def test_serve_reports_bad_specs_in_one_line(tmp_path, spec_text, message):
     proc = klue_serve(str(path), "--port", str(free_port()))
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 def test_serve_with_mock_answers_unbound_operations(tmp_path):
@@ -274,3 +378,39 @@ def test_serve_with_workers_runs_gunicorn(tmp_path):
     finally:
         code, err = stop(proc)
     assert "gunicorn, 2 workers" in err and "Booting worker" in err
+
+
+@pytest.mark.parametrize("file_name, api_name", [("1pets.yaml", "api_1pets"), ("get.yaml", "get_api")])
+def test_a_file_name_every_command_accepts(tmp_path, file_name, api_name):
+    """Issue 15: validate said ok, serve refused the name derived from the file name."""
+    from klue.app import make_app
+    from klue.swagger import ApiPool
+
+    path = tmp_path / file_name
+    path.write_text('swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths:\n  /a:\n    get:\n'
+                    "      responses: {200: {description: ok, schema: {type: integer}}}\n")
+    assert run("validate", str(path))[0] == 0 and run("routes", str(path))[0] == 0
+    app = make_app(str(path), mock="all", import_path=None)
+    assert ApiPool.get(api_name).spec.source == str(path)
+    assert app.test_client().get("/version").json == {api_name: "1"}
+
+
+@pytest.mark.parametrize("server", ["http://[::1/v1", "http://h/v1/<x>"])
+def test_a_server_url_that_cannot_be_routed_fails_validate_and_serve_alike(tmp_path, server):
+    """validate said ok (or crashed on the IPv6 one) and serve crashed with a traceback."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f'openapi: 3.0.3\ninfo: {{title: t, version: "1"}}\nservers: [{{url: "{server}"}}]\npaths: {{}}\n')
+    code, out = run("validate", str(path))
+    assert code == 1 and out.startswith(f"{path}: at /servers/0/url: ") and len(out.splitlines()) == 1
+    code, served = run("serve", str(path), "--port", str(free_port()))
+    assert code == 1 and served == f"klue: {out}"
+
+
+@pytest.mark.parametrize("command", ["validate", "routes"])
+def test_even_a_bug_of_klues_is_one_line(monkeypatch, command):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr("klue.cli.load_spec", broken)
+    code, out = run(command, spec_path("petstore.yaml"))
+    assert code == 1 and out.strip().endswith("petstore.yaml: klue could not load it: RuntimeError: a bug")
+    assert len(out.splitlines()) == 1
