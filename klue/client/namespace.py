@@ -2,10 +2,10 @@
 
 An operation is callable under its ``x-bind-client`` name, or else under its
 ``operationId`` made into a Python identifier that ``api.client`` reaches
-(``naming.client_name``: ``_x`` is ``x``, ``2fa`` is ``op_2fa``), so any spec
-with operationIds is callable without editing it. Two operations under one name make that
-name a ``SpecError`` naming both, raised to whoever calls it (a server that
-never calls its own API is not refused for it). Callers are compiled on
+(``naming.client_name``: ``_x`` is ``x``, ``2fa`` is ``op_2fa``), so any
+spec with operationIds is callable without editing it. Two operations under
+one name make that name a ``SpecError`` naming both, raised to whoever calls
+it (a server that never calls its own API is not refused for it). Callers are compiled on
 first use, so loading a spec with thousands of operations stays fast.
 """
 

@@ -347,6 +347,7 @@ def test_a_misspelt_keyword_is_a_type_error_naming_the_model_and_its_properties(
     assert "Pet._from_dict() takes extra properties" in str(e.value)
     assert (e.value.model, e.value.unknown) == ("Pet", ["nme"]) and "name" in e.value.known
     assert [(f.location, f.name) for f in e.value.errors] == [("Pet", "nme")]
+    assert e.value.status_code == 500 and not isinstance(e.value, ValidationError)  # the code's mistake, not a 400
     with pytest.raises(TypeError, match=r"unexpected keyword arguments 'nme', 'knd', 'zz' "
                                         r"\(did you mean 'name' for 'nme', 'kind' for 'knd'\?\)"):
         Pet(nme="rex", knd="dog", zz=1)
