@@ -10,7 +10,8 @@
     │   ├── NoHostError            a call to an API with no host
     │   └── SchemaCompileError (ValueError)  the validation engine refused a schema
     ├── ArgumentError (ValueError) a client call's arguments, or json_to_model's data, do not
-    │                              match the spec: the calling code's mistake (500 if it escapes)
+    │   │                          match the spec: the calling code's mistake (500 if it escapes)
+    │   └── UnknownPropertyError (TypeError)  a model built with a keyword its schema does not declare
     ├── HTTPError                  what a server answers, by status
     │   ├── RequestError           4xx: the request's fault
     │   │   ├── ValidationError          400 (field ``errors``)
@@ -140,6 +141,53 @@ class ArgumentError(_WithFieldErrors, ValueError):
     when it escapes a handler the server answers 500, never 400."""
 
     code = "INVALID_ARGUMENTS"
+
+
+class UnknownPropertyError(ArgumentError, TypeError):
+    """A model was given property names its definition does not declare and
+    does not allow (``api.model.Pet(nme="x")``): a ``TypeError``, as Python's
+    own ``f() got an unexpected keyword argument``, and an ``ArgumentError``
+    whose ``errors`` name each unknown property. ``model`` is the definition's
+    name, ``unknown`` the names refused, ``known`` the declared ones."""
+
+    code = "UNKNOWN_PROPERTY"
+
+    def __init__(
+        self, model: str, unknown: Sequence[str], known: Sequence[str], why: str = "", *, keywords: bool = True
+    ) -> None:
+        self.model, self.unknown, self.known = model, list(unknown), list(known)
+        super().__init__(
+            _unknown_property_message(model, self.unknown, self.known, why, keywords),
+            errors=[FieldError(model, name, "is not a property of this model") for name in self.unknown],
+        )
+
+
+def _unknown_property_message(model: str, unknown: list[str], known: list[str], why: str, keywords: bool) -> str:
+    """``Pet() got an unexpected keyword argument 'nme' (did you mean 'name'?); its properties: ...``."""
+    import difflib  # only on this error's path: every program imports this module
+
+    plural = len(unknown) > 1
+    listed = ", ".join(repr(name) for name in unknown[:_LISTED])
+    if len(unknown) > _LISTED:
+        listed += f" and {len(unknown) - _LISTED} more"
+    if keywords:
+        message = (
+            f"{model}() got {'unexpected keyword arguments' if plural else 'an unexpected keyword argument'} {listed}"
+        )
+    else:
+        message = f"{model} has no propert{'ies' if plural else 'y'} {listed}"
+    guesses = {name: found[0] for name in unknown[:_LISTED] if (found := difflib.get_close_matches(name, known, n=1))}
+    if len(unknown) == 1 and guesses:
+        message += f" (did you mean {guesses[unknown[0]]!r}?)"
+    elif guesses:
+        message += " (did you mean " + ", ".join(f"{found!r} for {name!r}" for name, found in guesses.items()) + "?)"
+    known_text = ", ".join(known[:_LISTED]) if known else "none"
+    if len(known) > _LISTED:
+        known_text += f"... ({len(known) - _LISTED} more)"
+    return f"{message}; its properties: {known_text}" + (f" ({why})" if why else "")
+
+
+_LISTED = 20  # names a message lists at most
 
 
 class InternalServerError(HTTPError):

@@ -8,6 +8,14 @@ inheritance through ``allOf``), without bravado-core: each declared property
 is a class-level accessor, building an instance is one dict merge, and
 instances and classes pickle (by API and model name).
 
+Keywords are stricter than data: ``Pet(nme="x")`` raises
+``UnknownPropertyError`` (a ``TypeError``) unless the definition allows
+additional properties explicitly (``additionalProperties: true`` or a
+schema, in it or in an ``allOf`` part, and no part saying ``false``): a
+typo is likelier than an intended extra. Data (``_from_dict``, decoded JSON)
+keeps JSON Schema's rule: extras are refused only by ``additionalProperties:
+false``. What a class accepts is computed once, when it is built.
+
 A definition with ``x-persist: pkg.mod.Class`` gets ``load_from_db`` (on the
 class) and ``save_to_db`` (on instances) that forward to ``Class``.
 """
@@ -16,10 +24,11 @@ from __future__ import annotations
 
 import copy
 import copyreg
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .exceptions import BindingError, KlueException
+from .exceptions import BindingError, KlueException, UnknownPropertyError
 from .importing import import_object
 from .schema.view import collapsed_properties, primary_type, ref_name, ref_to
 
@@ -62,9 +71,18 @@ class Model(metaclass=ModelMeta):
     _klue_field_set: frozenset[str] = frozenset()
     _klue_template: dict[str, None] = {}  # every property, None: an instance's values start as a copy
     _klue_closed = False  # additionalProperties: false
+    #: Keywords that are not declared properties are accepted: the definition allows them explicitly.
+    _klue_open_keywords = False
+    #: ``patternProperties`` of the definition (and its ``allOf`` parts): names matching one are declared too.
+    _klue_patterns: tuple[re.Pattern[str], ...] = ()
 
     def __init__(self, **kwargs: Any) -> None:
-        object.__setattr__(self, "_Model__dict", type(self)._klue_values(kwargs))
+        cls = type(self)
+        values = {**cls._klue_template, **kwargs}
+        # the template holds every declared property: a bigger dict means a keyword that is not one
+        if len(values) != len(cls._klue_template) and not cls._klue_open_keywords:
+            cls._klue_check_names(kwargs, closed=cls._klue_closed)
+        object.__setattr__(self, "_Model__dict", values)
 
     @classmethod
     def _from_dict(cls, dct: Any) -> Any:
@@ -77,9 +95,29 @@ class Model(metaclass=ModelMeta):
     def _klue_values(cls, values: Any) -> dict[str, Any]:
         """An instance's value dict: every property, None when unset, then ``values``."""
         if cls._klue_closed and not cls._klue_field_set.issuperset(values):
-            extra = sorted(set(values) - cls._klue_field_set)
-            raise AttributeError(f"Model {cls!r} does not have attributes for: {extra}")
+            cls._klue_check_names(values, closed=True, keywords=False)
         return {**cls._klue_template, **values}
+
+    @classmethod
+    def _klue_check_names(cls, names: Iterable[Any], *, closed: bool, keywords: bool = True) -> None:
+        """Raise ``UnknownPropertyError`` for the names that are neither declared
+        nor matched by a ``patternProperties`` pattern (the slow path: a name
+        outside ``_klue_field_set`` was given)."""
+        unknown = [
+            name
+            for name in names
+            if name not in cls._klue_field_set
+            and not (isinstance(name, str) and any(p.search(name) for p in cls._klue_patterns))
+        ]
+        if not unknown:
+            return
+        if closed:
+            why = "its schema says additionalProperties: false"
+        else:
+            why = "its schema does not say additionalProperties: true; "
+            why += f"{cls.__name__}._from_dict() takes extra properties"
+        known = sorted(cls._klue_field_set)
+        raise UnknownPropertyError(cls.__name__, [str(n) for n in unknown], known, why, keywords=keywords)
 
     @classmethod
     def _klue_decoder(cls, convert_fields: Callable[[dict[str, Any]], None] | None = None) -> Callable[[Any], Any]:
@@ -225,6 +263,7 @@ def build_model_classes(definitions: dict[str, Any], api_name: str = "") -> dict
 
 def _model_class(name: str, schema: dict[str, Any], definitions: dict[str, Any], api_name: str) -> type:
     properties = collapsed_properties(schema, definitions)
+    allowed, patterns = _extras_allowed(schema, definitions)
     cls = ModelMeta(
         name,
         (Model,),
@@ -243,6 +282,8 @@ def _model_class(name: str, schema: dict[str, Any], definitions: dict[str, Any],
             "_klue_field_set": frozenset(properties),
             "_klue_template": dict.fromkeys(properties),
             "_klue_closed": schema.get("additionalProperties") is False,
+            "_klue_open_keywords": allowed is True,
+            "_klue_patterns": patterns,
         },
     )
     for field in properties:
@@ -267,6 +308,33 @@ class _PropertyAccessor:
             return instance._Model__dict[self.name]
         except KeyError:  # deleted from the dict by hand: a declared property never is otherwise
             raise AttributeError(f"type object {type(instance).__name__!r} has no attribute {self.name!r}") from None
+
+
+def _extras_allowed(schema: Any, definitions: dict[str, Any]) -> tuple[bool | None, tuple[re.Pattern[str], ...]]:
+    """What a definition says of properties it does not declare, through ``allOf``
+    and refs: True when one part allows them (``additionalProperties: true`` or
+    a schema) and none forbids them, False when one forbids them, None when
+    none says; and its ``patternProperties`` patterns."""
+    says: set[bool] = set()
+    patterns: list[re.Pattern[str]] = []
+    seen: set[int] = set()
+    todo = [schema]
+    while todo:
+        part = _follow_refs(todo.pop(), definitions)
+        if not isinstance(part, dict) or id(part) in seen:
+            continue
+        seen.add(id(part))
+        extra = part.get("additionalProperties")
+        if extra is False or extra is True or isinstance(extra, dict):
+            says.add(extra is not False)
+        for pattern in part.get("patternProperties") or ():
+            try:
+                patterns.append(re.compile(pattern))
+            except (re.error, TypeError):  # not Python's syntax: such names cannot be told apart, accept them
+                patterns.append(re.compile(""))
+        todo.extend(part.get("allOf", ()))
+    allowed = False if False in says else (True if says else None)
+    return allowed, tuple(patterns)
 
 
 def _is_object_definition(schema: Any, definitions: dict[str, Any]) -> bool:

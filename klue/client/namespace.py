@@ -1,21 +1,23 @@
 """``api.client``: one caller per operation, by name.
 
 An operation is callable under its ``x-bind-client`` name, or else under its
-``operationId`` made into a Python identifier, so any spec with operationIds
-is callable without editing it. Two operations under one name make that
-name a ``SpecError`` naming both, raised to whoever calls it (a server that
-never calls its own API is not refused for it). Callers are compiled on
+``operationId`` made into a Python identifier that ``api.client`` reaches
+(``naming.client_name``: ``_x`` is ``x``, ``2fa`` is ``op_2fa``), so any
+spec with operationIds is callable without editing it. Two operations under
+one name make that name a ``SpecError`` naming both, raised to whoever calls
+it (a server that never calls its own API is not refused for it). Callers are compiled on
 first use, so loading a spec with thousands of operations stays fast.
 """
 
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import SpecError, SpecProblem
-from ..naming import python_name
+from ..naming import client_name
 from ..spec.interface import Operation, Spec
 from ..spec.loader import pointer_join
 from .breaker import CircuitBreaker
@@ -39,14 +41,15 @@ def client_names(
         raw = op.bindings.client or op.operation_id
         if not raw:
             continue
-        name = python_name(raw)
+        name = client_name(raw)
         if name in names:
             key = "x-bind-client" if op.bindings.client else "operationId"
+            derived = f" (from {key} {raw!r})" if name != raw else ""
             problems.setdefault(name, []).append(
                 SpecProblem(
                     source,
                     pointer_join(op.pointer, key),
-                    f"client name '{name}' of API '{api_name}' is also used by {names[name].label}",
+                    f"client name '{name}'{derived} of API '{api_name}' is also used by {names[name].label}",
                     op.label,
                 )
             )
@@ -78,10 +81,19 @@ class ApiClient:
 
     def __getattr__(self, name: str) -> OperationCaller:
         if name.startswith("_"):
+            called = client_name(name) if not name.endswith("__") else ""  # dunders: Python's protocols
+            if called in self._operations:
+                raise AttributeError(
+                    f"API '{self._name}' has no client operation '{name}': names starting with '_' are private; "
+                    f"did you mean api.client.{called}?"
+                )
             raise AttributeError(name)
         caller = self._callers.get(name)
         if caller is None:
             op = self._operations.get(name)
+            if op is None and not name.isascii():  # getattr(client, "ﬁnd"): Python's own spelling is NFKC
+                name = unicodedata.normalize("NFKC", name)
+                op = self._operations.get(name)
             if op is None and name in self._clashes:
                 raise self._clashes[name]
             if op is None:

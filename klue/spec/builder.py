@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..exceptions import SpecError, SpecProblem
+from ..naming import client_name_problem
 from ..schema.messages import quote
 from ..schema.view import DEFINITIONS_REF, unescape_pointer_token
 from .interface import PATH, PATH_TEMPLATE_VARIABLE, Bindings, Operation, Requirement, SecurityScheme
@@ -248,6 +249,9 @@ class SpecBuilder:
         )
         if op_id is not None and not isinstance(op_id, str):
             self.problem(pointer_join(pointer, "operationId"), "operationId must be a string", op.label)
+        client = op.bindings.client
+        if isinstance(client, str) and client.strip() and (reason := client_name_problem(client)):
+            self.problem(pointer_join(pointer, "x-bind-client"), reason, op.label)
         return op
 
     def _bindings(self, raw: dict[str, Any], pointer: str) -> Bindings:

@@ -181,6 +181,22 @@ def test_routes_table():
     assert ["GET", "/api/skipped", "skipped", "(x-no-bind-server)", "-", "public"] in [line.split() for line in lines]
 
 
+def test_routes_show_the_client_name_api_client_reaches(tmp_path):
+    """operationIds such as ``__main__.x`` or ``2fa`` show the name they are called by; a clash shows none."""
+    import json
+
+    from tests.client.test_client import ODD_IDS, ODD_NAMES, odd_ids_spec
+
+    spec = tmp_path / "odd.yaml"
+    spec.write_text(json.dumps(odd_ids_spec(), ensure_ascii=False), encoding="utf-8")
+    code, out = run("routes", str(spec))
+    assert code == 0, out
+    clients = {line.split()[1]: line.split()[3] for line in out.splitlines()[1:]}
+    assert clients == {**{path: name for name, path in ODD_NAMES.items()}, "/snake": "-", "/dash": "-", "/y": "-",
+                       "/_y": "-"}
+    assert set(clients) == set(ODD_IDS)
+
+
 def test_routes_show_each_operations_security(tmp_path):
     spec = tmp_path / "secured.yaml"
     spec.write_text(SECURED)

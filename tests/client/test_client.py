@@ -54,9 +54,73 @@ def test_callers_are_named_by_x_bind_client_then_operation_id(petstore):
 
 def test_operation_ids_become_identifiers():
     paths = {f"/{i}": {"get": {"operationId": op_id, "responses": {"200": {"description": "ok"}}}}
-             for i, op_id in enumerate(["get-pet.v2", "2fa", "import", "Ünïcode"])}
+             for i, op_id in enumerate(["get-pet.v2", "2fa", "import", "Ünïcode", "ﬁnd", "---"])}
     api = ApiPool.add("n", spec_dict={"swagger": "2.0", "info": {"title": "n", "version": "1"}, "paths": paths})
-    assert set(api.client) == {"get_pet_v2", "_2fa", "import_", "_n_code"}
+    assert set(api.client) == {"get_pet_v2", "op_2fa", "import_", "Ünïcode", "find", "op"}
+    assert all(name.isidentifier() and not name.startswith("_") for name in api.client)
+
+
+#: operationIds whose Python names would start with '_', or be no identifier: each name is reachable.
+ODD_IDS = {"/main": "__main__.x", "/private": "_x", "/dunder": "__x__", "/import": "import", "/digit": "2fa",
+           "/unicode": "créer", "/ligature": "ﬁnd", "/snake": "get_pet", "/dash": "get-pet", "/y": "y", "/_y": "_y"}
+ODD_NAMES = {"main___x": "/main", "x": "/private", "x__": "/dunder", "import_": "/import", "op_2fa": "/digit",
+             "créer": "/unicode", "find": "/ligature"}
+
+
+def odd_ids_spec():
+    ops = {path: {"get": {"operationId": op_id, "x-bind-server": "tests.handlers.behaviours.request_path",
+                          "responses": {"200": {"description": "ok", "schema": {"type": "object"}}}}}
+           for path, op_id in ODD_IDS.items()}
+    return {"swagger": "2.0", "info": {"title": "odd", "version": "1"}, "paths": ops}
+
+
+def test_every_client_name_is_an_attribute_of_api_client_against_a_live_server():
+    api = ApiPool.add("odd", spec_dict=odd_ids_spec())
+    app = Flask("odd")
+    api.spawn_api(app)
+    with live(app) as server:
+        api = ApiPool.add("odd", spec_dict=odd_ids_spec(), host="127.0.0.1", port=server.port, proto="http")
+        assert list(api.client) == sorted(ODD_NAMES)
+        called = {
+            "main___x": api.client.main___x().call(), "x": api.client.x().call(), "x__": api.client.x__().call(),
+            "import_": api.client.import_().call(), "op_2fa": api.client.op_2fa().call(),
+            "créer": api.client.créer().call(),
+            "find": api.client.ﬁnd().call(),  # Python reads this name as NFKC 'find', as the client spells it
+        }
+        assert called == {name: {"path": path} for name, path in ODD_NAMES.items()}
+        assert getattr(api.client, "ﬁnd")().call() == {"path": "/ligature"}  # getattr is not normalised: klue does
+    with pytest.raises(SpecError, match=r"client name 'get_pet' \(from operationId 'get-pet'\) of API 'odd' "
+                                        r"is also used by GET /snake \(get_pet\)"):
+        api.client.get_pet
+    with pytest.raises(SpecError, match=r"client name 'y' \(from operationId '_y'\) .* used by GET /y \(y\)"):
+        api.client.y
+    with pytest.raises(AttributeError, match=r"names starting with '_' are private; did you mean api.client.x\?"):
+        api.client._x
+    with pytest.raises(AttributeError, match="^__x__$"):
+        getattr(api.client, "__x__")
+
+
+@pytest.mark.parametrize("name, message", [
+    ("_hidden", "x-bind-client '_hidden' cannot be an attribute of api.client: names starting with '_' are "
+                "private to api.client; write e.g. 'hidden'"),
+    ("__main__.x", "names starting with '_' are private to api.client; write e.g. 'main___x'"),
+    ("2fa", "x-bind-client '2fa' cannot be an attribute of api.client: a Python name cannot start with '2'; "
+            "write e.g. 'op_2fa'"),
+])
+def test_an_x_bind_client_name_that_cannot_be_an_attribute_is_a_load_error(name, message):
+    paths = {"/a": {"get": {"operationId": "getA", "x-bind-client": name, "responses": {"200": {"description": "ok"}}}}}
+    with pytest.raises(SpecError) as e:
+        ApiPool.add("n", spec_dict={"swagger": "2.0", "info": {"title": "n", "version": "1"}, "paths": paths})
+    (problem,) = e.value.problems
+    assert problem.pointer == "/paths/~1a/get/x-bind-client" and problem.operation == "GET /a (getA)"
+    assert message in problem.reason and message in str(e.value)
+
+
+def test_x_bind_client_names_that_python_can_call_keep_working():
+    paths = {f"/{i}": {"get": {"operationId": f"op{i}", "x-bind-client": name, "responses": {"200": {"description": "ok"}}}}
+             for i, name in enumerate(["list_pets", "get-pet", "import", "créer"])}
+    api = ApiPool.add("n", spec_dict={"swagger": "2.0", "info": {"title": "n", "version": "1"}, "paths": paths})
+    assert list(api.client) == ["créer", "get_pet", "import_", "list_pets"]
 
 
 def test_client_name_clash_is_an_error_for_whoever_calls_that_name():

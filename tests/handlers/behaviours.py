@@ -47,3 +47,10 @@ def tracing_decorator(name):
 
 local_decorator = tracing_decorator("local")
 global_decorator = tracing_decorator("global")
+
+
+def request_path(**kwargs):
+    """Which route answered: for tests that call operations by their client names."""
+    from flask import request
+
+    return {"path": request.path}

@@ -7,7 +7,14 @@ import pytest
 from flask import Flask
 
 from klue import SwaggerFormat
-from klue.exceptions import ArgumentError, BindingError, KlueException, MergeApisException, ValidationError
+from klue.exceptions import (
+    ArgumentError,
+    BindingError,
+    KlueException,
+    MergeApisException,
+    UnknownPropertyError,
+    ValidationError,
+)
 from klue.models import Model
 from klue.swagger import ApiPool
 from tests.handlers import persistence
@@ -36,7 +43,7 @@ def test_model_instances_behave_as_bravado_core_ones():
         "Closed": {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "string"}}},
     }))
     Open, Closed = api.model.Open, api.model.Closed
-    x = Open(a="1", extra=[1])
+    x = Open._from_dict({"a": "1", "extra": [1]})  # data may have extras; keywords may not (see below)
     assert x.a == "1" and x["with-dash"] is None and getattr(x, "with-dash") is None and x.extra == [1]
     assert list(x) == ["a", "with-dash", "_as_dict", "extra"] and "extra" in x
     assert callable(x._as_dict) and x._as_dict() == {"a": "1", "with-dash": None, "_as_dict": None, "extra": [1]}
@@ -47,14 +54,16 @@ def test_model_instances_behave_as_bravado_core_ones():
     assert x.a is None and "extra" not in x
     with pytest.raises(AttributeError, match="has no attribute 'extra'"):
         x.extra
-    assert Open._from_dict({"a": "z", "more": 1}) == Open(a="z", more=1)
+    assert Open._from_dict({"a": "z", "more": 1}) == x.__class__._from_dict({"more": 1, "a": "z"})
+    with pytest.raises(UnknownPropertyError, match=r"Open\(\) got an unexpected keyword argument 'more'"):
+        Open(a="z", more=1)  # no additionalProperties: true, so a keyword must be a declared property
     shallow, deep = copy.copy(x), copy.deepcopy(x)
     assert shallow == x == deep and shallow is not x and shallow._Model__dict is not x._Model__dict
     assert isinstance(Open(), Model) and not isinstance(Open(), Closed)
     assert Closed(a="k").a == "k"
-    with pytest.raises(AttributeError, match=r"does not have attributes for: \['b', 'c'\]"):
+    with pytest.raises(UnknownPropertyError, match=r"Closed\(\) got unexpected keyword arguments 'c', 'b'"):
         Closed(a="k", c=1, b=2)
-    with pytest.raises(AttributeError, match="does not have attributes"):
+    with pytest.raises(UnknownPropertyError, match="Closed has no property 'b'.*additionalProperties: false"):
         Closed._from_dict({"b": 1})
 
 
@@ -271,7 +280,7 @@ def test_models_pickle_by_api_and_model_name():
     import pickle
 
     api = ApiPool.add("fam", spec_dict=spec_with(FAMILY))
-    dog = api.model.Dog(name="rex", bark="woof", extra=[1, {"a": 2}])
+    dog = api.model.Dog._from_dict({"name": "rex", "bark": "woof", "extra": [1, {"a": 2}]})
     clone = pickle.loads(pickle.dumps(dog))
     assert clone == dog and type(clone) is api.model.Dog and clone.extra == [1, {"a": 2}]
     assert pickle.loads(pickle.dumps(api.model.Dog)) is api.model.Dog
@@ -300,7 +309,7 @@ def test_all_of_inheritance_answers_isinstance_and_collects_properties():
 def test_model_values_as_dict_repr_and_equality():
     api = ApiPool.add("fam", spec_dict=spec_with(FAMILY))
     Animal, Dog = api.model.Animal, api.model.Dog
-    dog = Dog(name="rex", friends=[Animal(name="tom")], best=Animal(name="kit"))
+    dog = Dog._from_dict({"name": "rex", "friends": [Animal(name="tom")], "best": Animal(name="kit")})
     assert dog._as_dict() == {"name": "rex", "bark": None, "friends": [{"name": "tom"}], "best": {"name": "kit"}}
     assert dog._as_dict(recursive=False)["best"] is dog.best
     assert dog._as_dict(additional_properties=False) == {"name": "rex", "bark": None}
@@ -324,3 +333,109 @@ def test_user_formats_take_any_swagger_format_shaped_tuple():
     assert api.json_to_model("Box", {"n": "4"}).n == 4
     with pytest.raises(ArgumentError):
         api.json_to_model("Box", {"n": "3"})
+
+
+# -- keywords are declared properties, unless the schema allows others ------------------------
+
+def test_a_misspelt_keyword_is_a_type_error_naming_the_model_and_its_properties(petstore):
+    Pet = petstore.model.Pet  # an x-persist model, without additionalProperties
+    with pytest.raises(UnknownPropertyError) as e:
+        Pet(nme="rex")
+    assert isinstance(e.value, TypeError) and isinstance(e.value, ArgumentError)
+    assert str(e.value).startswith("Pet() got an unexpected keyword argument 'nme' (did you mean 'name'?); "
+                                   "its properties: born, id, kind, name, nickname, owner, seen, tags")
+    assert "Pet._from_dict() takes extra properties" in str(e.value)
+    assert (e.value.model, e.value.unknown) == ("Pet", ["nme"]) and "name" in e.value.known
+    assert [(f.location, f.name) for f in e.value.errors] == [("Pet", "nme")]
+    assert e.value.status_code == 500 and not isinstance(e.value, ValidationError)  # the code's mistake, not a 400
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments 'nme', 'knd', 'zz' "
+                                        r"\(did you mean 'name' for 'nme', 'kind' for 'knd'\?\)"):
+        Pet(nme="rex", knd="dog", zz=1)
+    assert Pet(name="rex").save_to_db is not None and Pet.load_from_db is not None  # x-persist still there
+    assert Pet._from_dict({"name": "rex", "colour": "red"}).colour == "red"  # data: JSON Schema's rule
+
+
+def test_unknown_property_error_pickles_and_lists_at_most_20_names():
+    import pickle
+
+    api = ApiPool.add("m", spec_dict=spec_with({
+        "Wide": {"type": "object", "properties": {f"p{i:02}": {"type": "string"} for i in range(30)}}}))
+    with pytest.raises(UnknownPropertyError) as e:
+        api.model.Wide(**{f"q{i:02}": 1 for i in range(25)})
+    message = str(e.value)
+    assert "'q19' and 5 more" in message and "p19... (10 more)" in message and "q20" not in message
+    assert len(e.value.unknown) == 25 and len(e.value.errors) == 25
+    clone = pickle.loads(pickle.dumps(e.value))
+    assert type(clone) is UnknownPropertyError and str(clone) == message and clone.unknown == e.value.unknown
+
+
+@pytest.mark.parametrize("extra", [True, {"type": "integer"}, {}])
+def test_a_schema_allowing_additional_properties_takes_them_as_keywords(extra):
+    api = ApiPool.add("m", spec_dict=spec_with({
+        "Bag": {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": extra}}))
+    bag = api.model.Bag(a="x", b=2)
+    assert bag.b == 2 and bag._additional_props == {"b"}
+    # as for declared properties, construction does not validate: model_to_json and the validators do
+    assert api.model.Bag(c="not an integer").c == "not an integer"
+
+
+def test_all_of_models_know_their_inherited_properties_and_inherit_what_parts_allow():
+    api = ApiPool.add("fam", spec_dict=spec_with({
+        **FAMILY,
+        "OpenBase": {"type": "object", "additionalProperties": True, "properties": {"id": {"type": "integer"}}},
+        "OpenChild": {"allOf": [{"$ref": "#/definitions/OpenBase"}, {"properties": {"n": {"type": "integer"}}}]},
+        "ClosedPart": {"allOf": [{"$ref": "#/definitions/OpenBase"},
+                                 {"additionalProperties": False, "properties": {"n": {"type": "integer"}}}]},
+    }))
+    assert api.model.Puppy(name="rex", bark="woof", age=1).bark == "woof"  # inherited from Animal through Dog
+    with pytest.raises(UnknownPropertyError, match=r"Puppy\(\) got an unexpected keyword argument 'barks' "
+                                                   r"\(did you mean 'bark'\?\); its properties: age, bark, name"):
+        api.model.Puppy(barks="woof")
+    assert api.model.OpenChild(id=1, n=2, extra=3).extra == 3  # the parent allows extras explicitly
+    with pytest.raises(UnknownPropertyError, match="'extra'"):
+        api.model.ClosedPart(id=1, n=2, extra=3)  # one part forbids them: JSON Schema refuses them too
+    with pytest.raises(UnknownPropertyError, match=r"Alias\(\).*'nme'"):
+        api.model.Alias(nme="x")  # a definition that is a $ref to a model
+    assert api.model.Cat(name="tom").name == "tom"
+
+
+def test_pattern_properties_are_declared_names_too():
+    api = ApiPool.add("m", spec_dict={
+        "openapi": "3.1.0", "info": {"title": "m", "version": "1"}, "paths": {},
+        "components": {"schemas": {"Labels": {"type": "object", "properties": {"name": {"type": "string"}},
+                                              "patternProperties": {"^x-": {"type": "string"}},
+                                              "additionalProperties": False}}}})
+    Labels = api.model.Labels
+    assert Labels(name="a", **{"x-team": "core"})["x-team"] == "core"
+    assert Labels._from_dict({"x-team": "core"})["x-team"] == "core"
+    with pytest.raises(UnknownPropertyError, match="'team'"):
+        Labels(team="core")
+
+
+def test_merged_models_refuse_misspelt_keywords_in_every_api():
+    a = ApiPool.add("a", spec_dict=spec_with({"Shared": SHARED}))
+    b = ApiPool.add("b", spec_dict=spec_with({"Shared": SHARED}))
+    ApiPool.merge()
+    for api in (a, b):
+        with pytest.raises(UnknownPropertyError, match=r"Shared\(\) got .*'nmae' \(did you mean 'name'\?\)"):
+            api.model.Shared(nmae="x")
+        assert api.model.Shared(name="x").name == "x"
+
+
+def test_data_with_extra_properties_still_decodes_on_the_server_and_the_client(petstore_spec):
+    """Only keywords are stricter: a request body and a response with properties
+    Pet does not declare (it allows them, by JSON Schema's default) decode as before."""
+    from tests.handlers import pets
+    from tests.live import live
+
+    api = ApiPool.add("petstore", yaml_path=petstore_spec)
+    app = Flask("petstore")
+    api.spawn_api(app)
+    pets.received.clear()
+    with live(app) as server:
+        api = ApiPool.add("petstore", yaml_path=petstore_spec, host="127.0.0.1", port=server.port, proto="http")
+        back = api.client.addPet({"name": "rex", "colour": "red"}).call()
+    (received,), _ = pets.received["add_pet"]
+    assert type(received).__name__ == "Pet" and received.colour == "red"
+    assert type(back) is api.model.Pet and back.colour == "red" and back.id == 99
+    assert api.json_to_model("Pet", {"name": "rex", "colour": "red"}).colour == "red"
