@@ -21,7 +21,7 @@ from . import serving
 from ._version import __version__
 from .api import API
 from .exceptions import KlueException, SpecError, SpecProblem
-from .naming import python_name
+from .naming import client_name
 from .pool import file_api_name
 from .serving import ServeOptions, build_in_child, can_fork, in_reloaded_child
 from .spec import load_spec
@@ -77,7 +77,7 @@ def _check(path: str, check_bindings: bool = False) -> tuple[API | None, list[st
         return None, [f"{path}: {e}"]
     except Exception as e:  # a bug of klue's: said in one line all the same, never a traceback
         return None, [f"{path}: klue could not load it: {type(e).__name__}: {e}"]
-    problems = _client_name_clashes(api)
+    problems: list[SpecProblem] = []
     if check_bindings:
         from .bindings import binding_problems
 
@@ -85,9 +85,14 @@ def _check(path: str, check_bindings: bool = False) -> tuple[API | None, list[st
     return api, [str(problem) for problem in problems]
 
 
+def client_name_warnings(api: API) -> list[str]:
+    """Two operations that claim one caller name: a warning, not a problem. The spec
+    serves as it is; only whoever calls that name gets the error (``SpecError``)."""
+    return [f"warning: {problem}" for problem in _client_name_clashes(api)]
+
+
 def _client_name_clashes(api: API) -> list[SpecProblem]:
-    """Two operations that claim one caller name (an error for whoever calls it)."""
-    names = [python_name(op.bindings.client or op.operation_id or "") for op in api.spec.operations]
+    names = [client_name(op.bindings.client or op.operation_id or "") for op in api.spec.operations]
     names = [name for name in names if name]
     if len(set(names)) == len(names):
         return []  # no clash: the client (and requests, 0.1 s) need not be imported to say so
@@ -97,7 +102,11 @@ def _client_name_clashes(api: API) -> list[SpecProblem]:
     return [problem for clash in clashes.values() for problem in clash.problems]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Every option can come from the environment: ``KLUE_SERVE_PORT=9000`` is ``klue serve --port 9000``.
+ENV_PREFIX = "KLUE"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": ENV_PREFIX})
 @click.version_option(__version__, prog_name="klue")
 def main() -> None:
     """Spec-first Flask services: validate, inspect and serve Swagger specs."""
@@ -124,6 +133,8 @@ def validate(specs: tuple[str, ...], check_bindings: bool) -> None:
             failed = True
             click.echo("\n".join(problems))
             continue
+        for warning in client_name_warnings(api):
+            click.echo(warning)
         kind = "Swagger" if api.spec.version == "2.0" else "OpenAPI"
         click.echo(
             f"{path}: ok, {kind} {api.spec.version}, {len(api.spec.operations)} operations, "
@@ -148,6 +159,8 @@ def routes(specs: tuple[str, ...]) -> None:
         if problems or api is None:
             failures.extend(problems)
             continue
+        for warning in client_name_warnings(api):
+            click.echo(warning, err=True)
         names, _ = client_names(api.name, api.spec.source, api.spec.operations)
         by_operation = {id(op): name for name, op in names.items()}
         for op in api.spec.operations:
@@ -210,6 +223,19 @@ def security_summary(requirements: list[dict[str, tuple[str, ...]]]) -> str:
 )
 @click.option("--reload", is_flag=True, help="Run the new code after a source or spec file changes (development).")
 @click.option("--no-docs", is_flag=True, help="Do not serve the specs and their docs pages.")
+@click.option(
+    "--trusted-proxies",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 16),
+    help="Reverse proxies in front whose X-Forwarded-* headers to believe (0: none, anyone can send them).",
+)
+@click.option("--ready", metavar="CHECK", help="Dotted path of the function GET /ready asks (true: ready).")
+@click.option(
+    "--log-config",
+    metavar="FILE",
+    help="A logging configuration: dictConfig as YAML or JSON, or an INI file for fileConfig.",
+)
 def serve(
     specs: tuple[str, ...],
     host: str,
@@ -220,20 +246,37 @@ def serve(
     timeout: int,
     reload: bool,
     no_docs: bool,
+    trusted_proxies: int,
+    ready: str | None,
+    log_config: str | None,
 ) -> None:
-    """Serve SPECS from one Flask app, with /ping and /version."""
+    """Serve SPECS from one Flask app, with /ping, /ready and /version.
+
+    Every option can also be set as KLUE_SERVE_<OPTION> (KLUE_SERVE_PORT=9000)."""
     _check_files(specs)
     from .app import LOG_FORMAT, make_app  # Flask: only for serving
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    options = ServeOptions(host=host, port=port, workers=workers, threads=threads, timeout=timeout, reload=reload)
+    if log_config is None:  # else make_app applies the file, in whichever process serves
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    else:
+        log_config = os.path.abspath(log_config)
+    options = ServeOptions(
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        reload=reload,
+        trusted_proxies=trusted_proxies,
+    )
     child = in_reloaded_child()
     if not child:  # a reloaded child binds the port its parent left free
         _check_port(host, port)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     # The served APIs call each other in process: over HTTP, nested calls could
     # take every thread of the fixed pool and wait on each other.
-    factory = functools.partial(make_app, *specs, mock=mock, docs=not no_docs)
+    production: dict[str, Any] = {"trusted_proxies": trusted_proxies, "ready": ready, "log_config": log_config}
+    factory = functools.partial(make_app, *specs, mock=mock, docs=not no_docs, **production)
     if workers > 1:
         _require_gunicorn()
         failure = build_in_child(factory, _failure_text) if can_fork() else None
@@ -246,7 +289,7 @@ def serve(
         click.echo(f"klue: serving {', '.join(specs)} on {url} ({server}; Ctrl-C to stop)", err=True)
     try:
         if workers > 1:
-            serving.run_gunicorn(_app_spec(specs, mock, not no_docs), options)
+            serving.run_gunicorn(_app_spec(specs, mock, not no_docs, production), options)
         elif reload:
             serving.run_with_reloader(
                 functools.partial(_build, factory, exit_on_failure=False), options, extra_files=list(specs)
@@ -259,7 +302,7 @@ def serve(
         click.echo("klue: stopped", err=True)
 
 
-def _app_spec(specs: tuple[str, ...], mock: str | None, docs: bool) -> str:
+def _app_spec(specs: tuple[str, ...], mock: str | None, docs: bool, production: dict[str, Any]) -> str:
     """gunicorn's ``module:factory(literal arguments)`` for this app."""
     args = ", ".join(
         [
@@ -267,6 +310,7 @@ def _app_spec(specs: tuple[str, ...], mock: str | None, docs: bool) -> str:
             f"mock={mock!r}",
             f"docs={docs!r}",
             f"import_path={os.getcwd()!r}",
+            *(f"{name}={value!r}" for name, value in production.items()),
         ]
     )
     return f"klue.app:make_app({args})"

@@ -48,6 +48,9 @@ class ServeOptions:
     #: The largest body any served API accepts: the server refuses more unread
     #: (None: the served APIs' default, ``klue.server.spawn.DEFAULT_MAX_BODY_SIZE``).
     max_body_size: int | None = None
+    #: Reverse proxies whose X-Forwarded-* headers the app believes (``make_app``'s
+    #: ProxyFix); with none, waitress drops those headers before the app sees them.
+    trusted_proxies: int = 0
 
 
 def in_reloaded_child() -> bool:
@@ -75,6 +78,7 @@ def run_waitress(app: Any, options: ServeOptions) -> None:
         max_request_header_size=64 * 1024,
         connection_limit=1000,
         asyncore_use_poll=True,  # select() cannot watch more than 1,024 sockets
+        clear_untrusted_proxy_headers=not options.trusted_proxies,  # trusted: ProxyFix reads them
     )
     terminated = threading.Event()
     in_main_thread = threading.current_thread() is threading.main_thread()

@@ -1,5 +1,6 @@
 """The klue command: validate, routes, serve; and make_app under gunicorn."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -165,9 +166,14 @@ def test_validate_reports_client_name_clashes(tmp_path):
                     "    get: {operationId: get-a, responses: {200: {description: ok}}}\n"
                     "    put: {operationId: get_a, responses: {200: {description: ok}}}\n")
     code, out = run("validate", str(path))
-    assert code == 1
-    assert out.strip() == (f"{path}: PUT /a (get_a): at /paths/~1a/put/operationId: client name 'get_a' of API "
-                           "'clash' is also used by GET /a (get-a)")
+    # a warning: the spec serves as it is; only whoever calls api.client.get_a gets the SpecError
+    assert code == 0
+    assert out.splitlines() == [
+        f"warning: {path}: PUT /a (get_a): at /paths/~1a/put/operationId: client name 'get_a' of API "
+        "'clash' is also used by GET /a (get-a)",
+        f"{path}: ok, Swagger 2.0, 2 operations, 0 models"]
+    code, out = run("routes", str(path))
+    assert code == 0 and out.splitlines()[0].startswith("warning: ") and "client name 'get_a'" in out
 
 
 # -- routes ------------------------------------------------------------------------------
@@ -191,7 +197,9 @@ def test_routes_show_the_client_name_api_client_reaches(tmp_path):
     spec.write_text(json.dumps(odd_ids_spec(), ensure_ascii=False), encoding="utf-8")
     code, out = run("routes", str(spec))
     assert code == 0, out
-    clients = {line.split()[1]: line.split()[3] for line in out.splitlines()[1:]}
+    table = [line for line in out.splitlines() if not line.startswith("warning: ")]
+    assert len(table) < len(out.splitlines())  # the clashes are said, as warnings
+    clients = {line.split()[1]: line.split()[3] for line in table[1:]}
     assert clients == {**{path: name for name, path in ODD_NAMES.items()}, "/snake": "-", "/dash": "-", "/y": "-",
                        "/_y": "-"}
     assert set(clients) == set(ODD_IDS)
@@ -430,3 +438,74 @@ def test_even_a_bug_of_klues_is_one_line(monkeypatch, command):
     code, out = run(command, spec_path("petstore.yaml"))
     assert code == 1 and out.strip().endswith("petstore.yaml: klue could not load it: RuntimeError: a bug")
     assert len(out.splitlines()) == 1
+
+
+# -- serve: production options ----------------------------------------------------------------
+
+PROJECT_SPEC = ('swagger: "2.0"\ninfo: {title: t, version: "2.5"}\nbasePath: /t\npaths:\n  /hello/{name}:\n    get:\n'
+                "      x-bind-server: handlers.hello\n      parameters: [{in: path, name: name, type: string, "
+                "required: true}]\n      responses: {200: {description: ok, schema: {type: object}}}\n")
+
+HANDLERS = """
+import os
+
+def hello(name):
+    return {'text': 'hi ' + name}
+
+def ready():
+    return os.path.exists('ready.flag')
+"""
+
+LOG_CONFIG = """
+version: 1
+formatters: {bare: {format: "ACCESS %(message)s"}}
+handlers: {file: {class: logging.FileHandler, filename: access.log, formatter: bare}}
+loggers: {klue.access: {level: INFO, handlers: [file], propagate: false}}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_takes_its_production_options_from_the_environment(tmp_path, workers):
+    """KLUE_SERVE_<OPTION> for every option: here the port, the proxies trusted, the readiness check and the
+    logging configuration, in waitress (one process) and gunicorn (workers) alike."""
+    (tmp_path / "handlers.py").write_text(HANDLERS)
+    (tmp_path / "api.yaml").write_text(PROJECT_SPEC)
+    (tmp_path / "logging.yaml").write_text(LOG_CONFIG)
+    port = free_port()
+    env = {"KLUE_SERVE_PORT": str(port), "KLUE_SERVE_WORKERS": str(workers), "KLUE_SERVE_TRUSTED_PROXIES": "1",
+           "KLUE_SERVE_READY": "handlers.ready", "KLUE_SERVE_LOG_CONFIG": "logging.yaml"}
+    proc = klue_serve("api.yaml", cwd=tmp_path, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base}/ping", proc)
+        assert requests.get(f"{base}/ready", timeout=5).status_code == 503
+        (tmp_path / "ready.flag").touch()
+        assert requests.get(f"{base}/ready", timeout=5).json() == {"ready": True}
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example", "X-Forwarded-For": "203.0.113.9"}
+        spec = requests.get(f"{base}/t/swagger.json", headers=forwarded, timeout=5).json()
+        assert (spec["schemes"], spec["host"]) == (["https"], "api.example")
+        assert requests.get(f"{base}/t/hello/bob", headers=forwarded, timeout=5).json() == {"text": "hi bob"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    access = (tmp_path / "access.log").read_text()
+    assert re.search(r"^ACCESS api GET /t/hello/bob -> 200 in .* from 203\.0\.113\.9$", access, re.MULTILINE), access
+    assert "klue.access" not in err  # the file's handler has it, not stderr
+
+
+def test_serve_refuses_a_missing_log_config_in_one_line(tmp_path):
+    proc = klue_serve(spec_path("behaviours.yaml"), "--port", str(free_port()), "--log-config", "nope.yaml",
+                      cwd=tmp_path)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.strip().splitlines() == ["klue: log config nope.yaml: no such file"] or \
+        err.strip().splitlines()[-1].endswith("nope.yaml: no such file"), err
+
+
+def test_serve_help_lists_the_production_options():
+    code, out = run("serve", "--help")
+    assert code == 0
+    for option in ("--trusted-proxies", "--ready", "--log-config", "KLUE_SERVE_<OPTION>"):
+        assert option in out, option
