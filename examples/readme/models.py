@@ -36,3 +36,7 @@ try:
     api.json_to_model("Pet", {"id": "one", "name": "Tom"})
 except ValueError as e:                   # klue.exceptions.ArgumentError
     print(e)
+try:
+    Pet(id=4, nme="Kit")
+except TypeError as e:                    # klue.exceptions.UnknownPropertyError
+    print(str(e).split(";")[0])

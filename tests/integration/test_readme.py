@@ -24,7 +24,8 @@ def literal_block_after(text: str, marker: str) -> str:
 
 
 EXAMPLES = REPO_ROOT / "examples" / "readme"
-README_SCRIPTS = ["hello.py", "secure.py", "tokens.py", "models.py", "call.py", "pets3.py"]
+README_SCRIPTS = ["hello.py", "errors.py", "secure.py", "tokens.py", "models.py", "persist.py", "call.py", "local.py",
+                  "pets3.py"]
 
 
 def test_every_example_of_the_readme_is_a_file_of_examples_readme():
@@ -45,3 +46,25 @@ def test_example_prints_what_the_readme_says(tmp_path, script):
     out = subprocess.run([sys.executable, script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout == expected
+
+
+def command_sample(readme: str, command: str) -> list[str]:
+    """The lines a ``$ command`` sample of README.rst shows it printing (up to a '...')."""
+    lines = readme[readme.index(f"        $ {command}\n"):].splitlines()
+    shown = []
+    for line in lines[1:]:
+        if not line.startswith("        "):  # the block ends with its indentation
+            break
+        shown.append(line[8:])
+    return [line for line in shown if line != "..."]
+
+
+def test_the_klue_validate_and_routes_samples_are_what_they_print():
+    readme = (REPO_ROOT / "README.rst").read_text(encoding="utf-8")
+    klue = [sys.executable, "-m", "klue.cli"]
+    shown = command_sample(readme, "klue validate broken.yaml")
+    out = subprocess.run([*klue, "validate", "broken.yaml"], cwd=EXAMPLES, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and out.stdout.splitlines() == shown, out.stdout + out.stderr
+    shown = command_sample(readme, "klue routes specs/petstore.yaml")
+    out = subprocess.run([*klue, "routes", "specs/petstore.yaml"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.splitlines()[:len(shown)] == shown, out.stdout + out.stderr
