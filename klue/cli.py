@@ -193,6 +193,11 @@ def security_summary(requirements: list[dict[str, tuple[str, ...]]]) -> str:
     return " | ".join(alternatives)
 
 
+def _count_option(flag: str, low: int, high: int, help: str, default: int = 1) -> Callable[[Any], Any]:
+    """An option taking a whole number from ``low`` to ``high``."""
+    return click.option(flag, default=default, show_default=True, type=click.IntRange(low, high), help=help)
+
+
 @main.command()
 @SPECS
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -200,35 +205,21 @@ def security_summary(requirements: list[dict[str, tuple[str, ...]]]) -> str:
 @click.option(
     "--mock", type=click.Choice(["missing", "all"]), help="Answer operations with examples: unbound ones, or all."
 )
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Worker processes; above 1, under gunicorn (pip install 'klue-client-server[serve]').",
+@_count_option(
+    "--workers", 1, 64, "Worker processes; above 1, under gunicorn (pip install 'klue-client-server[serve]')."
 )
-@click.option(
-    "--threads",
-    default=ServeOptions.threads,
-    show_default=True,
-    type=click.IntRange(1, 256),
-    help="Threads running requests (per worker without gevent).",
-)
-@click.option(
+@_count_option("--threads", 1, 256, "Threads running requests (per worker without gevent).", ServeOptions.threads)
+@_count_option(
     "--timeout",
-    default=ServeOptions.timeout,
-    show_default=True,
-    type=click.IntRange(1, 3600),
-    help="Seconds: a silent connection is closed (one process); a stuck worker is restarted (--workers).",
+    1,
+    3600,
+    "Seconds: a silent connection is closed (one process); a stuck worker is restarted (--workers).",
+    ServeOptions.timeout,
 )
 @click.option("--reload", is_flag=True, help="Run the new code after a source or spec file changes (development).")
 @click.option("--no-docs", is_flag=True, help="Do not serve the specs and their docs pages.")
-@click.option(
-    "--trusted-proxies",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 16),
-    help="Reverse proxies in front whose X-Forwarded-* headers to believe (0: none, anyone can send them).",
+@_count_option(
+    "--trusted-proxies", 0, 16, "Reverse proxies in front whose X-Forwarded-* headers to believe (0: none).", 0
 )
 @click.option("--ready", metavar="CHECK", help="Dotted path of the function GET /ready asks (true: ready).")
 @click.option(
