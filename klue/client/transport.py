@@ -22,6 +22,7 @@ requests reads them on every call, ~0.15 ms of CPU, more than klue's own work.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import http.cookiejar
 import re
@@ -319,7 +320,11 @@ class WSGIAdapter(BaseAdapter):
         from werkzeug.test import Client
 
         body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
-        result = Client(self.app).open(
+        # In a new, empty context: a call from a request of the same app would
+        # otherwise run in that request's app context, and share its flask.g
+        # (call path, principal) with it.
+        result = contextvars.Context().run(
+            Client(self.app).open,
             request.url,
             method=request.method,
             headers=dict(request.headers),
