@@ -1,12 +1,14 @@
 """The demo of README.rst, end to end: two services in two processes, SQLite storage."""
 import os
 import re
+import subprocess
 
 import pytest
 import requests
 
 from klue import make_app
 from tests.cli.test_cli import DEMO_KEY, ROOT, klue_serve, stop, wait_until_up
+from tests.conftest import REPO_ROOT
 from tests.live import free_port
 
 PETSTORE = os.path.join(ROOT, "specs", "petstore.yaml")
@@ -83,3 +85,45 @@ def test_gateway_calls_petstore_and_data_survives_a_restart(tmp_path):
         assert names == ["Rex", "Tom", "Kit"]
     finally:
         stop(petstore)
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def tour_of_the_readme() -> list[tuple[str, str]]:
+    """README.rst's "A tour of the demo": each ``$ curl`` command and what it prints."""
+    readme = (REPO_ROOT / "README.rst").read_text(encoding="utf-8")
+    section = readme[readme.index("A tour of the demo\n"):readme.index("The 401 also carries")]
+    steps, command = [], None
+    for line in (line.strip() for line in section.splitlines()):
+        if line.startswith("$ "):
+            command = line[2:]
+        elif command is not None and command.endswith("\\"):
+            command = command[:-1] + " " + line
+        elif command is not None and line:
+            steps.append((command, line))
+            command = None
+    return steps
+
+
+@pytest.mark.slow
+def test_the_tour_of_the_readme_prints_what_it_says(tmp_path):
+    steps = tour_of_the_readme()
+    assert len(steps) == 7 and all(command.startswith("curl -s ") for command, _ in steps)
+    port = free_port()
+    server = klue_serve(PETSTORE, GATEWAY, "--port", str(port), env={"PETSTORE_DB": str(tmp_path / "pets.sqlite3")})
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/ping", server)
+        for command, shown in steps:
+            command = command.replace("localhost:8080", f"127.0.0.1:{port}")
+            out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+            assert out.returncode == 0, (command, out.stderr)
+            assert UUID.sub("<call id>", out.stdout) == UUID.sub("<call id>", shown), command
+    finally:
+        _, log = stop(server)
+    # the log lines the README shows, times and call IDs aside
+    readme = (REPO_ROOT / "README.rst").read_text(encoding="utf-8")
+    for line in re.findall(r"^    (INFO klue\.access: .*)$", readme, re.MULTILINE):
+        masked = re.sub(r" in [0-9.]+ ms ", " in <ms> ms ", UUID.sub("<id>", line))
+        pattern = re.escape(masked).replace("<id>", UUID.pattern).replace("<ms>", "[0-9.]+")
+        assert re.search(pattern, log), line
