@@ -21,7 +21,7 @@ from . import serving
 from ._version import __version__
 from .api import API
 from .exceptions import KlueException, SpecError, SpecProblem
-from .naming import client_name
+from .naming import caller_name_of
 from .pool import file_api_name
 from .serving import ServeOptions, build_in_child, can_fork, in_reloaded_child
 from .spec import load_spec
@@ -92,8 +92,7 @@ def client_name_warnings(api: API) -> list[str]:
 
 
 def _client_name_clashes(api: API) -> list[SpecProblem]:
-    names = [client_name(op.bindings.client or op.operation_id or "") for op in api.spec.operations]
-    names = [name for name in names if name]
+    names = [caller_name_of(op.method, op.path, op.bindings.client, op.operation_id) for op in api.spec.operations]
     if len(set(names)) == len(names):
         return []  # no clash: the client (and requests, 0.1 s) need not be imported to say so
     from .client.namespace import client_names

@@ -30,6 +30,23 @@ def client_name(name: str) -> str:
     return cleaned + "_" if keyword.iskeyword(cleaned) else cleaned
 
 
+def caller_name_of(method: str, path: str, x_bind_client: str | None, operation_id: str | None) -> str:
+    """The ``api.client`` name of an operation: from its ``x-bind-client``, else
+    its ``operationId`` (``client_name``), else its method and path, so that an
+    operation without an operationId is callable too: ``GET /articlesearch.json``
+    -> ``get_articlesearch_json``, ``DELETE /pets/{pet_id}`` -> ``delete_pets_by_pet_id``,
+    ``GET /`` -> ``get_root``."""
+    given = x_bind_client or operation_id
+    if given:
+        return client_name(given)
+    words = [
+        f"by_{part[1:-1]}" if part.startswith("{") and part.endswith("}") else part
+        for part in path.strip("/").split("/")
+        if part
+    ]
+    return client_name(re.sub(r"__+", "_", _identifier_chars("_".join([method.lower(), *(words or ["root"])]))))
+
+
 def client_name_problem(name: str) -> str | None:
     """Why an ``x-bind-client`` name, which a user chose for Python, cannot be
     called by it (``_x``, ``2fa``); None when it can, as written or made an

@@ -2,8 +2,9 @@
 
 An operation is callable under its ``x-bind-client`` name, or else under its
 ``operationId`` made into a Python identifier that ``api.client`` reaches
-(``naming.client_name``: ``_x`` is ``x``, ``2fa`` is ``op_2fa``), so any
-spec with operationIds is callable without editing it. Two operations under
+(``naming.client_name``: ``_x`` is ``x``, ``2fa`` is ``op_2fa``), or else,
+without either, under its method and path (``GET /pets/{id}`` is
+``get_pets_by_id``), so any spec is callable without editing it. Two operations under
 one name make that name a ``SpecError`` naming both, raised to whoever calls
 it (a server that never calls its own API is not refused for it). Callers are compiled on
 first use, so loading a spec with thousands of operations stays fast.
@@ -17,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import SpecError, SpecProblem
-from ..naming import client_name
+from ..naming import caller_name_of, client_name
 from ..spec.interface import Operation, Spec
 from ..spec.loader import pointer_join
 from .breaker import CircuitBreaker
@@ -31,19 +32,27 @@ if TYPE_CHECKING:
     from ..schema.compiler import SchemaCompiler
 
 
+def operation_client_name(op: Operation) -> str:
+    """The name ``api.client`` calls ``op`` by (``naming.caller_name_of``)."""
+    return caller_name_of(op.method, op.path, op.bindings.client, op.operation_id)
+
+
 def client_names(
     api_name: str, source: str, operations: list[Operation]
 ) -> tuple[dict[str, Operation], dict[str, SpecError]]:
     """Map caller names to operations; a name two operations claim maps to the error that says so."""
     names: dict[str, Operation] = {}
     problems: dict[str, list[SpecProblem]] = {}
-    for op in operations:
-        raw = op.bindings.client or op.operation_id
-        if not raw:
-            continue
-        name = client_name(raw)
+    # operations named by the spec first: a name derived from a method and path never takes theirs
+    named = [op for op in operations if op.bindings.client or op.operation_id]
+    given = {client_name(op.bindings.client or op.operation_id or "") for op in named}
+    for op in named + [op for op in operations if not (op.bindings.client or op.operation_id)]:
+        name = operation_client_name(op)
+        if op not in named and name in given:
+            continue  # the spec named another operation so: this one has no caller (give it an operationId)
         if name in names:
-            key = "x-bind-client" if op.bindings.client else "operationId"
+            key = "x-bind-client" if op.bindings.client else "operationId" if op.operation_id else "method and path"
+            raw = op.bindings.client or op.operation_id or f"{op.method} {op.path}"
             derived = f" (from {key} {raw!r})" if name != raw else ""
             problems.setdefault(name, []).append(
                 SpecProblem(
