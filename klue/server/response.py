@@ -9,6 +9,7 @@ a traceback, into a 5xx body: those go to the server log.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import Callable
@@ -105,19 +106,30 @@ class ResponseBuilder:
                 try:
                     declared.validate(body, "response")
                 except ValidationError as e:
-                    raise ResponseValidationError(
-                        f"{self.op.label}: response {status} does not match the spec: {e}"
-                    ) from None
+                    raise _invalid(self.op, result, f"response {status} does not match the spec: {e}") from None
             try:
                 response = Response(dump_json(body), status=status, mimetype=self.mimetype)
             except (TypeError, ValueError, RecursionError) as e:
-                raise ResponseValidationError(f"{self.op.label}: response is not JSON-serializable: {e}") from None
+                raise _invalid(self.op, result, f"response is not JSON-serializable: {e}") from None
         if headers:
             response.headers.extend(headers)
         return response
 
 
 _NO_BODY_STATUSES = frozenset({204, 205, 304})
+
+
+def _invalid(op: Operation, result: Any, problem: str) -> ResponseValidationError:
+    """The error for a result that cannot be sent; one that is awaitable says why it was never awaited."""
+    if not inspect.isawaitable(result):
+        return ResponseValidationError(f"{op.label}: {problem}")
+    if inspect.iscoroutine(result):
+        result.close()  # no "never awaited" warning on top of this error
+    return ResponseValidationError(
+        f"{op.label}: the handler returned {type(result).__name__} object, not a value: nothing it is made of "
+        "says it is async, so spawn_api did not run it as async; declare it async def (its decorators "
+        "keeping functools.wraps, or marked with inspect.markcoroutinefunction)"
+    )
 
 
 def without_body(response: WerkzeugResponse) -> None:

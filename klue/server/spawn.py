@@ -7,9 +7,10 @@ then only opens the call context, parses, calls, and builds the response.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -53,12 +54,14 @@ def flask_rule(base_path: str, path: str) -> tuple[str, dict[str, str]]:
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 
 
-def bind_handler(op: Operation, decorator: Handler | None) -> Handler | None:
+def bind_handler(op: Operation, decorator: Handler | None) -> list[Handler] | None:
     """Import the operation's handler and wrap it in its decorators; None if unbound.
 
     ``x-bind-server`` must import. Without it, an ``operationId`` that is a
     dotted path to an importable function (as specs written for connexion
     have) is the handler; one that does not import leaves the operation unbound.
+    The answer is every stage, innermost first: the handler, then it in
+    ``x-decorate-server``, then in ``decorator``; the last one is what runs.
     """
     if op.bindings.server:
         handler = import_object(op.bindings.server, what=f"x-bind-server of {op.label}")
@@ -73,14 +76,69 @@ def bind_handler(op: Operation, decorator: Handler | None) -> Handler | None:
             return None
     else:
         return None
+    stages = [handler]
     if op.bindings.decorate_server:
         decorate = import_object(op.bindings.decorate_server, what=f"x-decorate-server of {op.label}")
-        handler = decorate(handler)
-    return _decorated(handler, decorator)
+        stages.append(decorate(handler))
+    return _decorated(stages, decorator)
 
 
-def _decorated(handler: Handler, decorator: Handler | None) -> Handler:
-    return decorator(handler) if decorator is not None else handler
+def _decorated(stages: list[Handler], decorator: Handler | None) -> list[Handler]:
+    return [*stages, decorator(stages[-1])] if decorator is not None else stages
+
+
+def is_async(func: Any) -> bool:
+    """Whether ``func``, or a function it wraps (``functools.wraps``' ``__wrapped__``), is ``async def``."""
+    seen = 0
+    while func is not None and seen < 100:  # a __wrapped__ cycle must not hang spawn_api
+        # an instance of a class with ``async def __call__`` too
+        if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+            inspect.getattr_static(type(func), "__call__", None)
+        ):
+            return True
+        func, seen = getattr(func, "__wrapped__", None), seen + 1
+    return False
+
+
+async def _awaited(result: Awaitable[Any]) -> Any:
+    return await result
+
+
+def runnable(app: Flask, op: Operation, stages: Sequence[Handler]) -> Handler:
+    """What the view calls: the outermost stage, synchronous.
+
+    A stage with nothing ``async def`` in it (the handler, its decorators, what
+    they wrap) is called as it is: nothing is checked per request. Otherwise it
+    runs through Flask's async support (``app.ensure_sync``: asgiref's
+    ``async_to_sync``, an event loop in another thread, the context copied
+    there and back): an ``async def`` outer stage directly; a sync one (a sync
+    decorator around an async handler) is called and its result, when
+    awaitable, awaited there.
+    """
+    outer = stages[-1]
+    first_async = next((stage for stage in stages if is_async(stage)), None)
+    if first_async is None:
+        return outer
+    try:
+        import asgiref.sync  # noqa: F401  # what Flask's ensure_sync runs coroutines with
+    except ImportError:
+        raise BindingError(
+            f"{op.label}: {_name(first_async)} is async (async def), and serving it needs "
+            "asgiref (Flask's async support): pip install 'klue-client-server[async]'"
+        ) from None
+    if inspect.iscoroutinefunction(outer):
+        return app.ensure_sync(outer)
+    await_result = app.async_to_sync(_awaited)
+
+    def call_and_await(*args: Any, **kwargs: Any) -> Any:
+        result = outer(*args, **kwargs)
+        return await_result(result) if inspect.isawaitable(result) else result
+
+    return call_and_await
+
+
+def _name(func: Any) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', type(func).__qualname__)}"
 
 
 #: Requests whose body is larger get a 413 (``spawn_api(app, max_body_size=...)``).
@@ -289,13 +347,14 @@ def spawn_api(
     for op in api.spec.operations:
         if op.bindings.no_server:
             continue
-        handler = None if mock == "all" else bind_handler(op, decorator)
-        mocked = handler is None
-        if handler is None:
+        stages = None if mock == "all" else bind_handler(op, decorator)
+        mocked = stages is None
+        if stages is None:
             if mock is None:
                 unbound.append(op.label)
                 continue
-            handler = _decorated(mock_handler(op, api.schemas, api.name), decorator)
+            stages = _decorated([mock_handler(op, api.schemas, api.name)], decorator)
+        handler = runnable(app, op, stages)
         rule, names = flask_rule(api.spec.base_path, op.path)
         checks = _operation_security(api, op, verifiers, mocked)
         views.append(
