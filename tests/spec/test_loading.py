@@ -319,3 +319,19 @@ def test_style_form_on_a_path_parameter_is_a_spec_problem():
         ApiPool.add("s", spec_dict=spec)
     assert ("/paths/~1a~1{ids}/get/parameters/0/style", "style 'form' is for query and cookie parameters, not path") in [
         (p, r) for p, r in problems_of(e)]
+
+
+def test_openapi3_responses_keep_their_media_types():
+    from klue.spec import load_spec
+    doc = {
+        "openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+        "paths": {"/x": {"get": {"responses": {
+            "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "404": {"description": "no", "content": {"text/HTML; charset=utf-8": {}}},
+            "500": {"description": "bad"},
+        }}}},
+    }
+    responses = load_spec(spec_dict=doc).operations[0].responses
+    assert responses["200"].media_types == ("application/json",)
+    assert responses["404"].media_types == ("text/html",) and responses["404"].schema is None
+    assert responses["500"].media_types == ()
