@@ -92,3 +92,21 @@ def collapsed_properties(
         found.update(collapsed_properties(part, definitions, _seen))
     found.update(schema.get("properties") or {})
     return found
+
+
+def collapsed_required(schema: Any, definitions: dict[str, Any], _seen: frozenset[str] = frozenset()) -> set[str]:
+    """The required property names of an object schema, those required through ``allOf`` (and refs) included."""
+    name = ref_name(schema)
+    if name is not None:
+        if name in _seen:
+            return set()
+        return collapsed_required(definitions.get(name, {}), definitions, _seen | {name})
+    if not isinstance(schema, dict):
+        return set()
+    found: set[str] = set()
+    for part in schema.get("allOf", ()):
+        found |= collapsed_required(part, definitions, _seen)
+    required = schema.get("required")
+    if isinstance(required, list):
+        found.update(r for r in required if isinstance(r, str))
+    return found

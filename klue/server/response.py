@@ -2,8 +2,9 @@
 
 ``ResponseBuilder`` is compiled per operation: for each declared status, the
 encoder and prepared validator of its schema. ``ErrorRenderer`` builds error
-bodies: the API's ``error_callback`` model when it has one, otherwise RFC 9457
-problem details. Neither ever puts exception text from inside a handler, or
+bodies: the API's ``error_callback`` model when it has one, otherwise the error
+body the operation declares for the status, filled as ``klue.server.errors``
+says, otherwise RFC 9457 problem details. Neither ever puts exception text from inside a handler, or
 a traceback, into a 5xx body: those go to the server log.
 """
 
@@ -13,7 +14,6 @@ import inspect
 import logging
 import re
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from flask import Response
@@ -39,6 +39,7 @@ from ..logsafe import loggable
 from ..schema.validation import RESPONSE
 from ..spec.interface import Operation, by_status
 from ..wire import dump_json, is_json_media_type
+from .errors import ErrorBodies, phrase, public_detail
 
 if TYPE_CHECKING:
     from ..schema.compiler import SchemaCompiler
@@ -155,13 +156,6 @@ def _unpack(result: tuple[Any, ...], default_status: int) -> tuple[Any, int, Any
     return body, status, headers
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
 _BY_STATUS: dict[int, type[KlueException]] = {
     cls.status_code: cls
     for cls in (
@@ -189,9 +183,9 @@ def as_klue_exception(exc: BaseException) -> KlueException:
     if isinstance(exc, HTTPException) and exc.code:  # flask.abort(...), werkzeug's own 413...
         cls = _BY_STATUS.get(exc.code, KlueException)
         description = "the request body is larger than this server accepts" if exc.code == 413 else exc.description
-        error = cls(description or _phrase(exc.code), status_code=exc.code)
+        error = cls(description or phrase(exc.code), status_code=exc.code)
         if cls is KlueException:
-            error.code = re.sub(r"\W+", "_", _phrase(exc.code)).strip("_").upper()
+            error.code = re.sub(r"\W+", "_", phrase(exc.code)).strip("_").upper()
         return error
     return _internal_error(exc)
 
@@ -211,18 +205,21 @@ def error_details(exc: BaseException) -> dict[str, Any]:
 
 
 class ErrorRenderer:
-    """Builds the error responses of one API: ``error_callback``'s body (made JSON by
-    ``encode``) when it has one, otherwise problem details."""
+    """Builds the error responses of one API (or one operation): ``error_callback``'s body
+    (made JSON by ``encode``) when it has one, otherwise the body the operation declares
+    for the status (``bodies``, ``klue.server.errors``), otherwise problem details."""
 
     def __init__(
         self,
         api_name: str,
         error_callback: Callable[[Exception], Any] | None = None,
         encode: Callable[[Any], Any] | None = None,
+        bodies: ErrorBodies | None = None,
     ) -> None:
         self.api_name = api_name
         self.error_callback = error_callback
         self.encode = encode
+        self.bodies = bodies
 
     def render(
         self, exc: BaseException, op: Operation | None, call_id: str | None, mimetype: str = "application/json"
@@ -235,7 +232,7 @@ class ErrorRenderer:
                 "%s %s: %s (call %s): %s",
                 self.api_name,
                 where,
-                _phrase(status),
+                phrase(status),
                 call_id,
                 loggable(exc),
                 exc_info=(type(exc), exc, exc.__traceback__),
@@ -246,9 +243,13 @@ class ErrorRenderer:
         # InternalServerError, the real one as its __cause__.
         public = error if status < 500 or error.__cause__ is exc else _internal_error(error, status)
         body = self._callback_body(public) if self.error_callback else None
-        if body is None:
-            body = self.problem(error, status, call_id)
-        response = json_response(body, status, mimetype)
+        response = None
+        if body is None and self.bodies is not None:
+            response = self.bodies.response(error, status, call_id)
+        if response is None:
+            if body is None:
+                body = self.problem(error, status, call_id)
+            response = json_response(body, status, mimetype)
         if isinstance(error, Unauthorized):
             for challenge in error.challenges:
                 response.headers.add("WWW-Authenticate", challenge)
@@ -266,16 +267,11 @@ class ErrorRenderer:
     @staticmethod
     def problem(error: KlueException, status: int, call_id: str | None) -> dict[str, Any]:
         """RFC 9457 problem details, plus ``code``, ``call_id`` and field ``errors``."""
-        detail = (
-            error.message
-            if status < 500
-            else "The server could not handle this request; the server log has the details."
-        )
         body = {
             "type": "about:blank",
-            "title": _phrase(status),
+            "title": phrase(status),
             "status": status,
-            "detail": detail or _phrase(status),
+            "detail": public_detail(error, status),
             "code": error.code,
         }
         if call_id:

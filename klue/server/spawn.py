@@ -26,6 +26,7 @@ from ..logsafe import loggable
 from ..spec.interface import PATH_TEMPLATE_VARIABLE, Operation
 from ..wire import NOSNIFF_HEADER
 from .docs import register_docs
+from .errors import ErrorBodies, warn_unfilled
 from .mock import MOCK_MODES, mock_handler
 from .request import RequestParser
 from .response import ErrorRenderer, ResponseBuilder, pick_mimetype
@@ -169,15 +170,17 @@ def compile_operation(
         handler=handler,
         parser=RequestParser(op, api.schemas),
         builder=ResponseBuilder(op, api.schemas),
-        errors=error_renderer(api),
+        errors=error_renderer(api, op),
         security=security,
         path_names=path_names,
         masked=masked_query_names(api.spec.security_schemes.values()),
     )
 
 
-def error_renderer(api: API) -> ErrorRenderer:
-    return ErrorRenderer(api.name, api.error_callback, api.schemas.encoder(None))
+def error_renderer(api: API, op: Operation | None = None) -> ErrorRenderer:
+    """The API's error bodies; with ``op``, also the error bodies it declares (compiled here)."""
+    bodies = ErrorBodies(op, api.schemas) if op is not None and api.error_callback is None else None
+    return ErrorRenderer(api.name, api.error_callback, api.schemas.encoder(None), bodies)
 
 
 def make_view(
@@ -342,7 +345,7 @@ def spawn_api(
     if api.name in state.apis:
         raise KlueException(f"API '{api.name}' is already spawned on this Flask app")
     # Import and compile everything first: a failure leaves the app untouched.
-    views, unbound = [], []
+    views, unbound, unfilled = [], [], []
     verifiers = VerifierBinder(api.name, api.spec.security_schemes, security)
     for op in api.spec.operations:
         if op.bindings.no_server:
@@ -357,17 +360,21 @@ def spawn_api(
         handler = runnable(app, op, stages)
         rule, names = flask_rule(api.spec.base_path, op.path)
         checks = _operation_security(api, op, verifiers, mocked)
+        compiled = compile_operation(api, op, handler, names, checks)
+        if compiled.errors.bodies is not None:
+            unfilled.extend(compiled.errors.bodies.unfilled)
         views.append(
             (
                 rule,
                 f"klue.{api.name}.{op.method}.{op.path}",
-                make_view(api.name, compile_operation(api, op, handler, names, checks), app, max_body_size),
+                make_view(api.name, compiled, app, max_body_size),
                 op.method,
             )
         )
     if unbound:
         raise UnboundOperationsError(api.name, unbound)
     verifiers.check_all_bound()
+    warn_unfilled(api.name, unfilled)
     for rule, endpoint, view, method in views:
         app.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method])
     state.apis[api.name] = api

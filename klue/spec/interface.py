@@ -103,6 +103,8 @@ class ResponseSpec:
     description: str = ""
     #: Example bodies by media type, as the spec gives them.
     examples: dict[str, Any] = field(default_factory=dict)
+    #: The media types its content map declares (OpenAPI 3); empty: the operation's ``produces``.
+    media_types: tuple[str, ...] = ()
 
 
 @dataclass

@@ -282,7 +282,7 @@ class OpenAPI3Builder(SpecBuilder):
             has_schema = isinstance(media, dict) and "schema" in media
             schema = self._media_schema(media, pointer_join(where, "content", chosen)) if has_schema else None
             responses[status] = ResponseSpec(
-                status, schema, str(response.get("description") or ""), _examples(chosen, media)
+                status, schema, str(response.get("description") or ""), _examples(chosen, media), tuple(by_type)
             )
         op.produces = tuple(sorted(produces, key=lambda m: not is_json_media_type(m))) or (JSON_MEDIA_TYPE,)
         return responses

@@ -114,3 +114,15 @@ def test_validators_carry_only_the_definitions_their_schema_reaches():
     assert set(cache.get({"$ref": "#/definitions/Tree"})._root["definitions"]) == {"Tree"}  # recursive
     assert set(cache.get({"$ref": "#/definitions/Line/properties/sku"})._root["definitions"]) == {"Line"}
     assert cache._index.reachable({"$ref": "#/parameters/x"}) is None  # elsewhere: every definition is kept
+
+
+def test_collapsed_required_follows_refs_and_all_of():
+    from klue.schema.view import collapsed_required
+    definitions = {
+        "Base": {"type": "object", "required": ["code"]},
+        "Loop": {"allOf": [{"$ref": "#/definitions/Loop"}], "required": ["x"]},
+    }
+    schema = {"allOf": [{"$ref": "#/definitions/Base"}, {"required": ["message", 3]}], "required": ["id"]}
+    assert collapsed_required(schema, definitions) == {"code", "message", "id"}
+    assert collapsed_required({"$ref": "#/definitions/Loop"}, definitions) == {"x"}
+    assert collapsed_required("nonsense", definitions) == set()

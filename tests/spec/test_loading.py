@@ -494,3 +494,19 @@ def test_percent_escapes_in_base_paths_are_routed_decoded(spec, route):
     app = Flask("t")
     api.spawn_api(app, mock="all")
     assert app.test_client().get(route).status_code == 200
+
+
+def test_openapi3_responses_keep_their_media_types():
+    from klue.spec import load_spec
+    doc = {
+        "openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+        "paths": {"/x": {"get": {"responses": {
+            "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "404": {"description": "no", "content": {"text/HTML; charset=utf-8": {}}},
+            "500": {"description": "bad"},
+        }}}},
+    }
+    responses = load_spec(spec_dict=doc).operations[0].responses
+    assert responses["200"].media_types == ("application/json",)
+    assert responses["404"].media_types == ("text/html",) and responses["404"].schema is None
+    assert responses["500"].media_types == ()
