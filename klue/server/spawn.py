@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -127,6 +128,12 @@ def runnable(app: Flask, op: Operation, stages: Sequence[Handler]) -> Handler:
             f"{op.label}: {_name(first_async)} is async (async def), and serving it needs "
             "asgiref (Flask's async support): pip install 'klue-client-server[async]'"
         ) from None
+    if _gevent_patched():
+        raise BindingError(
+            f"{op.label}: {_name(first_async)} is async (async def), which cannot run in a gevent-patched "
+            "process (gevent's greenlets share one thread, and asyncio one running loop per thread): serve "
+            "it from threads (klue serve in one process, or gunicorn --worker-class gthread)"
+        )
     if inspect.iscoroutinefunction(outer):
         return app.ensure_sync(outer)
     await_result = app.async_to_sync(_awaited)
@@ -136,6 +143,12 @@ def runnable(app: Flask, op: Operation, stages: Sequence[Handler]) -> Handler:
         return await_result(result) if inspect.isawaitable(result) else result
 
     return call_and_await
+
+
+def _gevent_patched() -> bool:
+    """Whether gevent has patched threading here (gunicorn's gevent workers do)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("threading"))
 
 
 def _name(func: Any) -> str:

@@ -232,3 +232,27 @@ def test_parallel_requests_to_an_async_handler_over_http():
     assert [r.headers["KlueCallerID"] for r in responses] == [f"c-{i}" for i in range(20)]
     assert len({r.json()["thread"] for r in responses}) > 1  # one event loop per request, not one for all
     assert elapsed < 20 * 0.05, elapsed  # they overlapped (serial would be 1 s at least)
+
+
+def test_an_async_handler_is_refused_in_a_gevent_patched_process():
+    """asyncio keeps one running loop per OS thread, and gevent's greenlets share one:
+    concurrent async requests would be 500s, so spawning says so instead."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    script = (
+        "from gevent import monkey; monkey.patch_all()\n"
+        "from flask import Flask\n"
+        "from klue.exceptions import BindingError\n"
+        "from klue.swagger import ApiPool\n"
+        "api = ApiPool.add('a', yaml_path='tests/specs/asynchronous.yaml')\n"
+        "try:\n"
+        "    api.spawn_api(Flask('a'))\n"
+        "except BindingError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "cannot run in a gevent-patched process" in out.stdout and "gthread" in out.stdout
