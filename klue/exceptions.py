@@ -19,6 +19,7 @@
     │   │   │   └── Forbidden            403
     │   │   ├── NotFound                 404
     │   │   ├── MethodNotAllowed         405
+    │   │   ├── NotAcceptable            406
     │   │   ├── PayloadTooLarge          413
     │   │   └── UnsupportedMediaType     415
     │   └── InternalServerError    5xx: the server's fault (details stay in its log)
@@ -230,6 +231,13 @@ class NotFound(RequestError):
 class MethodNotAllowed(RequestError):
     status_code = 405
     code = "METHOD_NOT_ALLOWED"
+
+
+class NotAcceptable(RequestError):
+    """None of the media types the response may be sent as is in the request's ``Accept``: 406."""
+
+    status_code = 406
+    code = "NOT_ACCEPTABLE"
 
 
 class PayloadTooLarge(RequestError):

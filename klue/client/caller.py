@@ -22,7 +22,7 @@ from ..exceptions import ArgumentError, ClientError, FieldError, InvalidResponse
 from ..importing import import_object
 from ..schema.validation import REQUEST, RESPONSE
 from ..spec.interface import BODY, COLLECTION_SEPARATORS, FORM, HEADER, PATH, QUERY, Operation, Parameter, by_status
-from ..wire import dump_json, loads_json
+from ..wire import dump_json, is_json_media_type, loads_json
 from .credentials import Applied, OperationCredentials
 from .transport import OutgoingRequest
 
@@ -161,6 +161,8 @@ class OperationCaller:
         self._send: Callable[..., requests.Response] | None = None
         self.credentials = credentials
         self.accept = ", ".join(op.produces) or "application/json"
+        #: The operation declares a body that is not JSON: such a response is returned as str or bytes.
+        self.reads_other = any(not is_json_media_type(m) for m in op.produces)
         self.multipart_only = (
             "multipart/form-data" in op.consumes and "application/x-www-form-urlencoded" not in op.consumes
         )
@@ -271,6 +273,9 @@ class OperationCaller:
         decoder = by_status(self.responses, status)
         where = dict(method=method, url=url, attempts=attempts)
         if 200 <= status < 300:
+            has_body = method != "HEAD" and status not in (204, 205)
+            if self.reads_other and has_body and (other := _non_json_body(response)) is not None:
+                return other
             return self._success(response, decoder, where)
         body = _parse_body(response)
         if decoder is not None and decoder.validate is not None and body is not None:
@@ -309,6 +314,14 @@ class OperationCaller:
                 f"{where['method']} {where['url']}: response does not match the spec: {e}", **where
             ) from None
         return decoder.decode(data) if decoder.decode else data
+
+
+def _non_json_body(response: requests.Response) -> str | bytes | None:
+    """A text (``str``) or binary (``bytes``) body, by its Content-Type; None for JSON."""
+    media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if not media_type or is_json_media_type(media_type):
+        return None
+    return response.text if media_type.startswith("text/") else response.content
 
 
 def _parse_body(response: requests.Response) -> Any:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from flask import Response
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, MIMEAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..exceptions import (
@@ -28,6 +29,7 @@ from ..exceptions import (
     InternalServerError,
     KlueException,
     MethodNotAllowed,
+    NotAcceptable,
     NotFound,
     PayloadTooLarge,
     ResponseValidationError,
@@ -58,15 +60,31 @@ def json_response(body: Any, status: int, mimetype: str = "application/json") ->
     return Response(dump_json(body), status=status, mimetype=mimetype)
 
 
+#: What a handler may return for a body that is not JSON: text for ``text/*``,
+#: bytes for the rest; a file-like object or an iterator is streamed.
+TEXT, BINARY = "text", "binary"
+
+
+def media_kind(media_type: str) -> str | None:
+    """None for JSON (``application/json``, ``+json``), else TEXT or BINARY."""
+    if is_json_media_type(media_type):
+        return None
+    return TEXT if media_type.startswith("text/") else BINARY
+
+
 class _Declared:
-    """What is known at spawn time about one declared response."""
+    """What is known at spawn time about one declared response: its schema's
+    encoder and validator (JSON bodies) and the media types it may go out as."""
 
-    __slots__ = ("encode", "has_schema", "validate")
+    __slots__ = ("encode", "has_schema", "media_types", "other_types", "validate")
 
-    def __init__(self, schema: dict[str, Any] | None, schemas: SchemaCompiler) -> None:
+    def __init__(self, schema: dict[str, Any] | None, schemas: SchemaCompiler, media_types: tuple[str, ...]) -> None:
         self.has_schema = schema is not None
         self.encode = schemas.encoder(schema, RESPONSE)
         self.validate = schemas.validator(schema, direction=RESPONSE).validate if schema is not None else None
+        self.media_types = media_types
+        #: Declared types that are not JSON: empty for the (common) JSON-only response, which skips negotiation.
+        self.other_types = tuple(m for m in media_types if media_kind(m) is not None)
 
 
 class ResponseBuilder:
@@ -76,15 +94,19 @@ class ResponseBuilder:
         self.op = op
         self.success_status = op.success_status
         self.mimetype = pick_mimetype(op.produces)
-        self.declared = {status: _Declared(r.schema, schemas) for status, r in op.responses.items()}
+        self.declared = {
+            status: _Declared(r.schema, schemas, r.media_types or op.produces) for status, r in op.responses.items()
+        }
 
-    def build(self, result: Any) -> WerkzeugResponse:
-        response = self._build(result)
+    def build(self, result: Any, accept: str | None = None) -> WerkzeugResponse:
+        """The response for a handler's ``result``; ``accept`` is the request's
+        ``Accept`` header, read only where several media types are declared."""
+        response = self._build(result, accept)
         if response.status_code in _NO_BODY_STATUSES:
             without_body(response)
         return response
 
-    def _build(self, result: Any) -> WerkzeugResponse:
+    def _build(self, result: Any, accept: str | None) -> WerkzeugResponse:
         if isinstance(result, WerkzeugResponse):
             return result
         status, headers = self.success_status, None
@@ -101,6 +123,8 @@ class ResponseBuilder:
             if declared.has_schema:
                 raise ResponseValidationError(f"{self.op.label}: handler returned None for status {status}")
             response = Response(status=status)
+        elif declared.other_types and (media_type := negotiate(declared, result, accept, self.mimetype)):
+            response = non_json_response(result, status, media_type)
         else:
             body = declared.encode(result)
             if declared.validate is not None:
@@ -118,6 +142,72 @@ class ResponseBuilder:
 
 
 _NO_BODY_STATUSES = frozenset({204, 205, 304})
+
+_STREAMED_CHUNK = 64 * 1024
+
+
+def fits(kind: str | None, result: Any) -> bool:
+    """Whether ``result`` can be sent as a body of that kind (None: JSON)."""
+    if isinstance(result, (bytes, bytearray, memoryview)) or hasattr(result, "read"):
+        return kind is not None
+    if isinstance(result, str):
+        return True  # JSON (a string), text, or UTF-8 bytes
+    if inspect.isgenerator(result) or isinstance(result, Iterator):
+        return kind is not None
+    return kind is None
+
+
+def _is_json(media_type: str) -> bool:
+    return media_kind(media_type) is None
+
+
+def negotiate(declared: _Declared, result: Any, accept: str | None, json_type: str) -> str | None:
+    """The media type to send ``result`` as when the response declares a
+    non-JSON one: by ``Accept`` among the declared types ``result`` fits (406
+    when none is acceptable), else the first declared that fits (for a str, a
+    text or binary type before JSON). None: JSON."""
+    candidates = [m for m in declared.media_types if fits(media_kind(m), result)]
+    if isinstance(result, str):  # a str meant as JSON is rare where text is declared too
+        candidates.sort(key=_is_json)
+    if not candidates:
+        kinds = ", ".join(declared.media_types)
+        raise ResponseValidationError(f"a {type(result).__name__} cannot be sent as {kinds}")
+    if accept and accept.strip() not in ("*/*", ""):
+        chosen = parse_accept_header(accept, MIMEAccept).best_match(candidates)
+        if chosen is None:
+            raise NotAcceptable(f"this response can be sent as {', '.join(candidates)}")
+    else:
+        chosen = candidates[0]
+    return None if media_kind(chosen) is None else chosen
+
+
+def non_json_response(result: Any, status: int, media_type: str) -> Response:
+    """A text or binary body: str, bytes, a file-like object, or an iterator (sent chunked)."""
+    kind = media_kind(media_type)
+    if "*" in media_type:  # a declared range (image/*, */*) is no Content-Type
+        media_type = "text/plain" if kind == TEXT or isinstance(result, str) else "application/octet-stream"
+    if hasattr(result, "read"):
+        body: Any = _file_chunks(result)
+    elif isinstance(result, (str, bytes, bytearray, memoryview)):
+        body = result if isinstance(result, str) else bytes(result)
+    else:
+        body = _encoded_chunks(result)
+    return Response(body, status=status, mimetype=media_type)
+
+
+def _file_chunks(file: Any) -> Iterator[bytes]:
+    try:
+        while chunk := file.read(_STREAMED_CHUNK):
+            yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+    finally:
+        close = getattr(file, "close", None)
+        if close is not None:
+            close()
+
+
+def _encoded_chunks(chunks: Iterator[Any]) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
 
 
 def _invalid(op: Operation, result: Any, problem: str) -> ResponseValidationError:

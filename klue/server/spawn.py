@@ -221,7 +221,7 @@ def make_view(
                 request_globals.principal, request_globals.principals = security.authorize(req)
             path_args = {path_names[k]: v for k, v in rule_args.items()}
             args, kwargs = parse(req, path_args)
-            response = build(handler(*args, **kwargs))
+            response = build(handler(*args, **kwargs), req.environ.get("HTTP_ACCEPT"))
         except Exception as e:  # every failure becomes a JSON error, never a traceback
             response = render(e, op, call_id, mimetype)
         headers = response.headers

@@ -24,7 +24,7 @@ def literal_block_after(text: str, marker: str) -> str:
 
 
 EXAMPLES = REPO_ROOT / "examples" / "readme"
-README_SCRIPTS = ["hello.py", "async_pets.py", "shaped_errors.py", "errors.py", "secure.py", "tokens.py", "models.py", "persist.py", "call.py", "local.py",
+README_SCRIPTS = ["hello.py", "media.py", "async_pets.py", "shaped_errors.py", "errors.py", "secure.py", "tokens.py", "models.py", "persist.py", "call.py", "local.py",
                   "pets3.py"]
 
 
