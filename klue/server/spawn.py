@@ -15,8 +15,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as HTTPMethodNotAllowed
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
@@ -298,11 +300,47 @@ def _install_error_handlers(app: Flask, state: AppState) -> None:
         app.register_error_handler(http_error, _json_error_handler(state, klue_error, previous))
 
 
+#: Stands for an encoded slash (``%2F``) while a raw path is matched against the routes.
+_SLASH_MARK = "\ue000"
+_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+
+
+def routed_with_encoded_slashes(app: Flask) -> Any:
+    """The answer of the operation a path matches once its ``%2F`` stay inside
+    their segments (GitHub's ``/git/refs/heads%2Ffeature-a``), or None.
+
+    WSGI decodes ``%2F`` into ``/`` in ``PATH_INFO``, so such a path found no
+    route. Servers that also pass the raw URI (waitress and werkzeug's
+    ``REQUEST_URI``, gunicorn's ``RAW_URI``) let it be matched again here: only
+    for a path that found no route, so no other request pays for it."""
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    raw_path = raw.split("?", 1)[0]
+    if "://" in raw_path:  # the absolute form: http://host/path
+        raw_path = "/" + raw_path.split("://", 1)[1].partition("/")[2]
+    if not _ENCODED_SLASH.search(raw_path) or _SLASH_MARK in unquote(raw_path):
+        return None
+    marked = unquote(_ENCODED_SLASH.sub(_SLASH_MARK, raw_path))
+    script_root = environ.get("SCRIPT_NAME", "")
+    if script_root and marked.startswith(script_root):
+        marked = marked[len(script_root) :]
+    try:
+        endpoint, args = app.url_map.bind_to_environ(environ).match(marked, method=request.method)
+    except HTTPException:
+        return None
+    if not endpoint.startswith("klue.") or endpoint not in app.view_functions:
+        return None
+    restored = {name: v.replace(_SLASH_MARK, "/") if isinstance(v, str) else v for name, v in args.items()}
+    return app.view_functions[endpoint](**restored)
+
+
 def _json_error_handler(state: AppState, klue_error: type[KlueException], previous: Handler | None) -> Handler:
     def handle(e: Any) -> Any:
         api = state.api_for_path(request.path)
         if api is None:
             return previous(e) if previous else e
+        if klue_error is NotFound and (answer := routed_with_encoded_slashes(current_app)) is not None:
+            return answer
         call_id, call_path = open_call(api.name, request.environ)
         message = f"{request.method} {request.path}: " + (
             "no such path" if klue_error is NotFound else "method not allowed"
