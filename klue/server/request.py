@@ -355,6 +355,16 @@ def media_type_accepted(mimetype: str, accepted: tuple[str, ...]) -> bool:
     return is_json_media_type(mimetype) and any(map(is_json_media_type, accepted))
 
 
+def as_received(data: bytes, mimetype: str, charset: str | None) -> str | bytes:
+    """A body klue does not parse: ``str`` for ``text/*`` (its charset, UTF-8 by default), else the bytes."""
+    if not mimetype.startswith("text/"):
+        return data
+    try:
+        return data.decode(charset or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        raise ValidationError.for_field(BODY, "", f"the body is not text in {quote(charset or 'utf-8')}") from None
+
+
 class RequestParser:
     """Compiled per operation: request in, ``(args, kwargs)`` for the handler out."""
 
@@ -423,9 +433,12 @@ class RequestParser:
                 raise ValidationError.for_field(BODY, body.name, "a request body is required")
             return None
         mimetype = request.mimetype
+        if body.other_media_types and media_type_accepted(mimetype, body.other_media_types):
+            return as_received(data, mimetype, request.mimetype_params.get("charset"))
         if not media_type_accepted(mimetype, self.body_media):
             got = f"got {quote(mimetype)}" if mimetype else "none given"
-            raise UnsupportedMediaType(f"Content-Type must be {' or '.join(self.body_media)} ({got})")
+            declared = (*self.body_media, *body.other_media_types)
+            raise UnsupportedMediaType(f"Content-Type must be {' or '.join(declared)} ({got})")
         if body.raw:
             return data
         try:

@@ -92,6 +92,9 @@ class Body:
     pointer: str = ""
     #: Not JSON (octet-stream, text...): handlers get the bytes, callers send bytes or text.
     raw: bool = False
+    #: Beside JSON, the other media types it may come as (XML, text...): handed over as
+    #: they came, ``str`` for ``text/*``, ``bytes`` otherwise, unvalidated.
+    other_media_types: tuple[str, ...] = ()
 
 
 @dataclass

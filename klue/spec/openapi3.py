@@ -223,8 +223,9 @@ class OpenAPI3Builder(SpecBuilder):
         if json_types:
             chosen = json_types[0]
             schema = self._media_schema(raw_by_type[chosen], pointer_join(at, "content", chosen))
-            op.body = Body(name=name, schema=schema, required=required, media_types=json_types, pointer=at)
-            op.consumes = json_types
+            others = tuple(m for m in media_types if m not in json_types and m not in FORM_MEDIA_TYPES)
+            op.body = Body(name, schema, required, json_types, at, other_media_types=others)
+            op.consumes = json_types + others
         elif form_types:
             chosen = form_types[0]
             schema = self._media_schema(raw_by_type[chosen], pointer_join(at, "content", chosen))

@@ -16,6 +16,7 @@ from .builder import SpecBuilder
 from .interface import (
     BODY,
     FORM,
+    FORM_MEDIA_TYPES,
     HEADER,
     JSON_MEDIA_TYPE,
     MISSING,
@@ -133,7 +134,8 @@ class Swagger2Builder(SpecBuilder):
                 return
             schema = self.schemas.normalize(raw.get("schema", {}), pointer_join(at, "schema"))
             media = tuple(m for m in op.consumes if is_json_media_type(m)) or op.consumes
-            op.body = Body(name=name, schema=schema, required=required, media_types=media, pointer=at)
+            others = tuple(m for m in op.consumes if m not in media and m not in FORM_MEDIA_TYPES)
+            op.body = Body(name, schema, required, media, at, other_media_types=others)
             return
         ptype = raw.get("type")
         if not isinstance(ptype, str) or ptype not in PRIMITIVE_TYPES:
