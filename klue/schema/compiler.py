@@ -7,7 +7,7 @@ client's callers are compiled from, with their operation: never the whole
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .codec import Codec, Convert
@@ -36,6 +36,11 @@ class SchemaCompiler:
     ) -> SchemaValidator:
         """The prepared validator of ``schema``: for requests or responses (``direction``), or either."""
         return self.validators.get(schema, fill_defaults=fill_defaults, direction=direction)
+
+    def prepare(self, schemas: Iterable[tuple[dict[str, Any], str | None]]) -> None:
+        """Compile the validators of many (schema, direction) at once, sharing one
+        compilation of the definitions they reach (``validator`` then finds them built)."""
+        self.validators.prepare(schemas)
 
     def decoder(self, schema: dict[str, Any] | None) -> Convert | None:
         """JSON value -> Python (models, dates, user formats); None when the JSON value is already the result."""

@@ -11,7 +11,7 @@ import inspect
 import logging
 import re
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from ..context import CALLER_ID_HEADER, open_call
 from ..exceptions import BindingError, KlueException, MethodNotAllowed, NotFound, UnboundOperationsError
 from ..importing import import_object
 from ..logsafe import loggable
+from ..schema.validation import REQUEST, RESPONSE
 from ..spec.interface import PATH_TEMPLATE_VARIABLE, Operation
 from ..wire import NOSNIFF_HEADER
 from .docs import register_docs
@@ -367,6 +368,25 @@ def _json_error_handler(state: AppState, klue_error: type[KlueException], previo
     return handle
 
 
+def _validated_schemas(
+    operations: Iterable[Operation], mock: str | None
+) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """The (schema, direction) pairs compiling ``operations`` validates with:
+    parameters, bodies, responses (and, mocked, the responses' own checks)."""
+    for op in operations:
+        if op.bindings.no_server:
+            continue
+        for param in op.parameters:
+            yield param.schema, REQUEST
+        if op.body is not None:
+            yield op.body.schema, REQUEST
+        for response in op.responses.values():
+            if response.schema is not None:
+                yield response.schema, RESPONSE
+                if mock is not None:
+                    yield response.schema, None
+
+
 def spawn_api(
     api: API,
     app: Flask,
@@ -398,6 +418,7 @@ def spawn_api(
     # Import and compile everything first: a failure leaves the app untouched.
     views, unbound, unfilled = [], [], []
     verifiers = VerifierBinder(api.name, api.spec.security_schemes, security)
+    api.schemas.prepare(_validated_schemas(api.spec.operations, mock))
     for op in api.spec.operations:
         if op.bindings.no_server:
             continue
