@@ -77,6 +77,8 @@ class ResponseBuilder:
         self.success_status = op.success_status
         self.mimetype = pick_mimetype(op.produces)
         self.declared = {status: _Declared(r.schema, schemas) for status, r in op.responses.items()}
+        #: An operation declaring no response at all (OpenAPI 3.1 allows it): any status, unvalidated.
+        self.undeclared = _Declared(None, schemas) if not op.responses else None
 
     def build(self, result: Any) -> WerkzeugResponse:
         response = self._build(result)
@@ -90,7 +92,7 @@ class ResponseBuilder:
         status, headers = self.success_status, None
         if isinstance(result, tuple):
             result, status, headers = _unpack(result, status)
-        declared = by_status(self.declared, status)
+        declared = by_status(self.declared, status) or self.undeclared
         if declared is None:
             raise ResponseValidationError(f"{self.op.label}: status {status} is not declared in the spec")
         if result is None or status in _NO_BODY_STATUSES:
