@@ -232,3 +232,23 @@ def test_openapi30_still_reads_draft_4():
 def test_a_ref_to_itself_through_defs_is_a_problem():
     with pytest.raises(SpecError, match="refers to itself"):
         _load({"$defs": {"Loop": {"$ref": "#/$defs/Loop"}}, "properties": {"a": {"$ref": "#/$defs/Loop"}}})
+
+
+def test_defaults_are_filled_through_prefix_items_and_the_items_after_them():
+    tuple_schema = {
+        "type": "array",
+        "prefixItems": [{"type": "object", "properties": {"a": {"type": "integer", "default": 1}}}],
+        "items": {"type": "object", "properties": {"b": {"type": "integer", "default": 2}}},
+    }
+    api = ApiPool.add("d", spec_dict={
+        "openapi": "3.1.0",
+        "info": {"title": "d", "version": "1"},
+        "paths": {"/t": {"post": {
+            "operationId": "tests.handlers.json2020.echo",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _body(tuple_schema)}}},
+        }}},
+    })
+    app = Flask("d")
+    api.spawn_api(app)
+    r = app.test_client().post("/t", json={"v": [{}, {}, {"b": 5}]})
+    assert r.status_code == 200 and r.get_json() == {"v": [{"a": 1}, {"b": 2}, {"b": 5}]}
