@@ -20,7 +20,7 @@ from ..exceptions import SpecProblem
 from ..schema.messages import MAX_QUOTED, quote
 from ..schema.validation import default_problems, schema_problems
 from ..schema.view import DEFINITIONS_REF, DRAFT4, DRAFT2020
-from .loader import pointer_join, resolve_ref
+from .loader import pointer_join, resolve_pointer, resolve_ref
 
 log = logging.getLogger("klue.spec")
 
@@ -42,6 +42,8 @@ _SUBSCHEMA_MAPS_2020 = ("dependentSchemas",)
 #: Keywords that see what sibling keywords evaluated, ``$ref`` included: kept beside the ``allOf``
 #: a ``$ref`` with siblings becomes, where they still see into both.
 _UNEVALUATED = ("unevaluatedProperties", "unevaluatedItems")
+#: Siblings of a 3.1 ``$ref`` that stay beside the ``allOf`` it becomes.
+_BESIDE_REF = (*_UNEVALUATED, "$defs")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ class SchemaNormalizer:
         self.problems = problems
         self.source = source
         self.dialect = dialect
+        #: (pointer of the ref, the ref it became) for each recursive ref into a component's
+        #: ``$defs``: it points into the normalised definitions (``check_deep_refs``).
+        self.deep_refs: list[tuple[str, str]] = []
 
     def problem(self, pointer: str, reason: str) -> None:
         self.problems.append(SpecProblem(self.source, pointer, reason))
@@ -83,6 +88,22 @@ class SchemaNormalizer:
         for path, reason in schema_problems(out, self.dialect.draft):
             self.problem(pointer_join(pointer, *path), reason)
         return out
+
+    def check_deep_refs(self, definitions: dict[str, Any]) -> None:
+        """Each recursive ref into a component's ``$defs`` must find its target in the normalised
+        definitions (it does unless normalising moved it, e.g. under a ``$ref``'s siblings)."""
+        for pointer, ref in self.deep_refs:
+            followed = [ref]
+            try:
+                target = resolve_pointer(definitions, ref[len(DEFINITIONS_REF) - 1 :])
+                while set(target) == {"$ref"} and target["$ref"].startswith(DEFINITIONS_REF):  # an alias
+                    if target["$ref"] in followed:
+                        self.problem(pointer, f"$ref {ref!r} refers to itself")
+                        break
+                    followed.append(target["$ref"])
+                    target = resolve_pointer(definitions, target["$ref"][len(DEFINITIONS_REF) - 1 :])
+            except KeyError:
+                self.problem(pointer, f"$ref {ref!r} is recursive through a place klue cannot point at")
 
     def local_ref(self, ref: str) -> str | None:
         """``#/components/schemas/Pet`` -> ``#/definitions/Pet``; None if not a named schema."""
@@ -108,8 +129,10 @@ class SchemaNormalizer:
             }
             if rest and self.dialect.json_schema_2020:  # 3.1: keywords beside $ref apply too
                 # unevaluated* stay beside the allOf: there they see what the $ref evaluated.
-                beside = {k: rest.pop(k) for k in _UNEVALUATED if k in rest}
-                both: dict[str, Any] = {"allOf": [ref_out, self._normalize(rest, pointer, _seen)]}
+                # $defs too: recursive refs point at it where it was written.
+                beside = {k: rest.pop(k) for k in _BESIDE_REF if k in rest}
+                parts = [ref_out, self._normalize(rest, pointer, _seen)] if rest else [ref_out]
+                both: dict[str, Any] = {"allOf": parts}
                 for key, value in beside.items():
                     self._keyword(both, key, value, pointer_join(pointer, key), _seen)
                 return both
@@ -158,9 +181,8 @@ class SchemaNormalizer:
         if self.dialect.json_schema_2020 and self._keyword_2020(out, key, value, at, seen):
             return
         if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
-            out["definitions" if key == "$defs" else key] = {
-                n: sub(s, pointer_join(at, n), seen) for n, s in value.items()
-            }
+            keep = key != "$defs" or self.dialect.json_schema_2020  # 3.1's are pointed into (deep refs)
+            out[key if keep else "definitions"] = {n: sub(s, pointer_join(at, n), seen) for n, s in value.items()}
         elif key == "items" and isinstance(value, list):
             out[key] = [sub(s, pointer_join(at, i), seen) for i, s in enumerate(value)]
         elif key == "prefixItems" and isinstance(value, list):  # 3.1 tuples are draft 4's list of items
@@ -252,13 +274,24 @@ class SchemaNormalizer:
                 return {}
             target, where = found
             if where in seen:
-                self.problem(pointer, f"$ref {ref!r} refers to itself")
-                return {}
+                return self._recursive_ref(ref, where, pointer)
             out = self._normalize(target, where, seen | {where})
         key = self.dialect.nullable_key
         if key == "x-nullable" and schema.get(key) is True:  # Swagger 2.0's nullable refs
             return {"anyOf": [out, {"type": "null"}]}
         return out
+
+    def _recursive_ref(self, ref: str, where: str, pointer: str) -> dict[str, Any]:
+        """A ref met again while inlining it: in 3.1, one into a component's ``$defs`` points there in
+        the normalised definitions (``#/definitions/Tree/$defs/Node``: validated, left unconverted);
+        any other is a problem."""
+        named = self.dialect.schemas_ref[1:]
+        if self.dialect.json_schema_2020 and where.startswith(named) and "/$defs/" in where[len(named) :]:
+            deep = DEFINITIONS_REF + where[len(named) :]
+            self.deep_refs.append((pointer_join(pointer, "$ref"), deep))
+            return {"$ref": deep}
+        self.problem(pointer, f"$ref {ref!r} refers to itself")
+        return {}
 
 
 def allow_null(schema: dict[str, Any]) -> dict[str, Any]:

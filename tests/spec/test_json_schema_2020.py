@@ -18,6 +18,10 @@ COMPONENTS = {
         "properties": {"n": {"$ref": "#/$defs/Positive"}},
     },
     "Named": {"type": "object", "properties": {"name": {"type": "string"}}},
+    "Tree": {  # a component written as a JSON Schema document: a recursive $defs and a $ref to it
+        "$defs": {"Node": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}},
+        "$ref": "#/$defs/Node",
+    },
     "Card": {
         "type": "object",
         "properties": {"card": {"type": "string"}, "billing": {"type": "string"}},
@@ -106,6 +110,7 @@ CASES = {
     ),
     "ref-to-$defs": ({"$ref": "#/components/schemas/Wrapper"}, {"n": 1}, {"n": 0}, "v.n", "minimum of 1"),
     "ref-into-components-$defs": ({"$ref": "#/components/schemas/Wrapper/$defs/Positive"}, 2, 0, "v", "minimum of 1"),
+    "recursive-$defs": ({"$ref": "#/components/schemas/Tree"}, {"kids": [{"kids": []}]}, {"kids": [{"kids": [5]}]}, "v.kids[0].kids[0]", "not of type"),
     "local-$defs": (
         {"$defs": {"Small": {"maximum": 3}}, "type": "integer", "allOf": [{"$ref": "#/$defs/Small"}]},
         3,
@@ -252,3 +257,9 @@ def test_defaults_are_filled_through_prefix_items_and_the_items_after_them():
     api.spawn_api(app)
     r = app.test_client().post("/t", json={"v": [{}, {}, {"b": 5}]})
     assert r.status_code == 200 and r.get_json() == {"v": [{"a": 1}, {"b": 2}, {"b": 5}]}
+
+
+def test_a_recursive_ref_to_a_place_normalising_moved_is_a_problem():
+    moved = {"$defs": {"N": {"type": "array", "items": {"$ref": "#/$defs/N"}}}, "$ref": "#/$defs/N"}
+    with pytest.raises(SpecError, match="recursive through a place klue cannot point at"):
+        _load({"properties": {"p": {"$ref": "#/components/schemas/S", "minProperties": 1, "properties": {"x": moved}}}})
