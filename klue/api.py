@@ -57,7 +57,7 @@ class API:
         self.formats = FormatRegistry(formats or ())
         classes = build_model_classes(spec.definitions, name)
         #: What operations are compiled from: the validators and converters of this API's schemas.
-        self.schemas = SchemaCompiler(spec.definitions, self.formats, classes)
+        self.schemas = SchemaCompiler(spec.definitions, self.formats, classes, spec.json_schema)
         self.validators = self.schemas.validators
         self.codec = self.schemas.codec
         self._model_validators: dict[str, Any] = {}  # json_to_model's, by definition name

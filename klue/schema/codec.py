@@ -58,6 +58,8 @@ class Codec:
             return self._by_ref(name, self._decoders, self._build_model_decoder, "decode")
         if is_object_like(schema):
             return self._object_decoder(schema)
+        if "prefixItems" in schema:
+            return None  # a 2020-12 tuple: validated, items left as JSON gives them
         if schema.get("type") == "array" or "items" in schema:
             return _list_of(self.decoder(schema.get("items")) if isinstance(schema.get("items"), dict) else None)
         if "anyOf" in schema or "oneOf" in schema:
@@ -136,6 +138,8 @@ class Codec:
             return self._by_ref(name, cache, build, f"encode-{direction}") or to_json
         if is_object_like(schema):
             return self._object_encoder(schema, direction)
+        if "prefixItems" in schema:
+            return to_json  # a 2020-12 tuple: each item by its type
         if schema.get("type") == "array" or "items" in schema:
             items = self.encoder(schema.get("items"), direction) if isinstance(schema.get("items"), dict) else to_json
             return _list_encoder(items)

@@ -13,7 +13,7 @@ from typing import Any
 from .codec import Codec, Convert
 from .formats import FormatRegistry
 from .validation import SchemaValidator, ValidatorCache
-from .view import resolve
+from .view import DRAFT4, resolve
 
 
 class SchemaCompiler:
@@ -21,10 +21,16 @@ class SchemaCompiler:
 
     __slots__ = ("codec", "definitions", "formats", "validators")
 
-    def __init__(self, definitions: dict[str, Any], formats: FormatRegistry, model_classes: dict[str, type]) -> None:
+    def __init__(
+        self,
+        definitions: dict[str, Any],
+        formats: FormatRegistry,
+        model_classes: dict[str, type],
+        draft: str = DRAFT4,
+    ) -> None:
         self.definitions = definitions
         self.formats = formats
-        self.validators = ValidatorCache(definitions, formats)
+        self.validators = ValidatorCache(definitions, formats, draft)
         self.codec = Codec(definitions, model_classes, formats, branch_check=self._branch_check)
 
     def _branch_check(self, schema: dict[str, Any]) -> Callable[[Any], bool]:

@@ -119,6 +119,18 @@ _MESSAGES: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "OneOfMultipleValid": ("{value} is valid under more than one of the given schemas", _nothing),
     "Not": ("{value} is not allowed here", _nothing),
     "FalseSchema": ("{value} is not allowed here", _nothing),
+    "UnevaluatedProperties": (
+        "Unevaluated properties are not allowed ({names} {verb} not allowed)",
+        _additional_properties,
+    ),
+    "UnevaluatedItems": ("Unevaluated items are not allowed ({names} {verb} not allowed)", _additional_properties),
+}
+
+#: ``contains`` fails in three ways, told apart by the failed keyword.
+_CONTAINS = {
+    "contains": "the array has no item valid under 'contains'",
+    "minContains": "the array has fewer than {limit} items valid under 'contains'",
+    "maxContains": "the array has more than {limit} items valid under 'contains'",
 }
 
 
@@ -131,5 +143,7 @@ def describe(kind: Any, value: Any, schema: Any, keyword: str = "") -> str:
         return "is read-only: the server sets it, a request cannot"
     if schema.get("format") == "password" or schema.get("writeOnly") is True:
         return f"the value (not shown) fails '{keyword}: {quote(schema.get(keyword))}'"
+    if name == "Contains" and keyword in _CONTAINS:
+        return _CONTAINS[keyword].format(limit=schema.get(keyword))
     template, fill = _MESSAGES.get(name, ("{value} is invalid", _nothing))
     return template.format(value=quote(value), **fill(kind))

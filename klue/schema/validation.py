@@ -24,9 +24,13 @@ import jsonschema_rs
 from ..exceptions import FieldError, SchemaCompileError, ValidationError
 from .formats import FormatRegistry
 from .messages import READ_ONLY_MARK, describe, field_name, quote
-from .view import DEFINITIONS_REF, ref_to, unescape_pointer_token, union_branches
+from .view import DEFINITIONS_REF, DRAFT4, DRAFT2020, ref_to, unescape_pointer_token, union_branches
 
-DRAFT4 = "http://json-schema.org/draft-04/schema#"
+#: jsonschema-rs' validator for each draft normalised schemas are written in.
+_VALIDATORS: dict[str, type[jsonschema_rs.Draft4Validator | jsonschema_rs.Draft202012Validator]] = {
+    DRAFT4: jsonschema_rs.Draft4Validator,
+    DRAFT2020: jsonschema_rs.Draft202012Validator,
+}
 #: At most this many field errors are reported for one value.
 MAX_REPORTED_ERRORS = 10
 #: A pattern with look-around or backreferences gets this many backtracking
@@ -56,7 +60,8 @@ Compiled = tuple[jsonschema_rs.Validator, dict[str, Any], str | None]
 
 class SchemaValidator:
     """Validates values against one schema. ``fill_defaults`` writes declared
-    property defaults into objects being validated (for requests).
+    property defaults into objects being validated (for requests); ``draft``
+    is the JSON Schema the schema is written in (``DRAFT4`` or ``DRAFT2020``).
 
     ``compiled`` shares a validator already built (``ValidatorCache``): one
     jsonschema-rs validator holds many schemas as properties of its root, and a
@@ -76,14 +81,16 @@ class SchemaValidator:
         fill_defaults: bool = False,
         format_names: Iterable[str] | None = None,
         compiled: Compiled | None = None,
+        draft: str = DRAFT4,
     ) -> None:
         if compiled is None:
-            # Swagger 2.0 schemas are draft 4 (exclusiveMinimum is a boolean...);
-            # without $schema, validators would read them as draft 7.
-            root = {"$schema": DRAFT4, "definitions": definitions, "allOf": [schema]}
+            # Swagger 2.0 and OpenAPI 3.0 schemas are draft 4 (exclusiveMinimum is a boolean...),
+            # OpenAPI 3.1's 2020-12; without $schema, validators would read them as draft 7.
+            # In 2020-12 "definitions" is no keyword, only where refs point, as in draft 4.
+            root = {"$schema": draft, "definitions": definitions, "allOf": [schema]}
             # The formats the schema names (None: find them; ValidatorCache knows them).
             names = named_formats(root) if format_names is None else format_names
-            compiled = (compile_validator(root, formats, names), root, None)
+            compiled = (compile_validator(root, formats, names, draft), root, None)
         self._rust, self._root, self._member = compiled
         self._fill = default_filler(schema, definitions) if fill_defaults else None
 
@@ -203,7 +210,7 @@ def _error_order(error: Any) -> list[str]:
 
 
 def compile_validator(
-    root: dict[str, Any], formats: FormatRegistry, format_names: Iterable[str]
+    root: dict[str, Any], formats: FormatRegistry, format_names: Iterable[str], draft: str = DRAFT4
 ) -> jsonschema_rs.Validator:
     """A jsonschema-rs validator checking exactly klue's formats."""
     # A format klue does not define checks nothing (jsonschema-rs would check
@@ -211,7 +218,7 @@ def compile_validator(
     checks: dict[str, Callable[[str], bool]] = dict.fromkeys(set(format_names) - {"regex"}, _any_string)
     checks.update(formats.checks())
     try:
-        return jsonschema_rs.Draft4Validator(
+        return _VALIDATORS[draft](
             root,
             formats=checks,
             validate_formats=True,
@@ -396,18 +403,11 @@ class _DefaultFillers:
 
     def _items(self, schema: dict[str, Any]) -> Fill | None:
         items = schema.get("items")
-        if isinstance(items, list):  # a tuple: one schema per position
-            by_position = [self.build(s) for s in items]
-            if not any(by_position):
-                return None
-
-            def fill_tuple(value: Any) -> None:
-                if isinstance(value, list):
-                    for fill, item in zip(by_position, value, strict=False):
-                        if fill is not None:
-                            fill(item)
-
-            return fill_tuple
+        prefix = schema.get("prefixItems")  # 2020-12's tuple: "items" is then the schema of the rest
+        if isinstance(prefix, list):
+            return self._tuple(prefix, items)
+        if isinstance(items, list):  # draft 4's tuple: one schema per position
+            return self._tuple(items, None)
         each = self.build(items)
         if each is None:
             return None
@@ -418,6 +418,24 @@ class _DefaultFillers:
                     each(item)
 
         return fill_each
+
+    def _tuple(self, positions: list[Any], rest: Any) -> Fill | None:
+        by_position = [self.build(s) for s in positions]
+        after = self.build(rest)
+        if not any(by_position) and after is None:
+            return None
+        count = len(by_position)
+
+        def fill_tuple(value: Any) -> None:
+            if isinstance(value, list):
+                for fill, item in zip(by_position, value, strict=False):
+                    if fill is not None:
+                        fill(item)
+                if after is not None:
+                    for item in value[count:]:
+                        after(item)
+
+        return fill_tuple
 
     def _union(self, schema: dict[str, Any]) -> Fill | None:
         branches = union_branches(schema)
@@ -461,7 +479,7 @@ def directional(schema: Any, direction: str) -> Any:
 
 class ValidatorCache:
     """Builds each distinct schema's validator once per API, for requests,
-    responses, or neither (``direction``).
+    responses, or neither (``direction``), in the API's JSON Schema ``draft``.
 
     A schema's jsonschema-rs validator is shared by every ``SchemaValidator`` of
     it (with or without defaults filled; for any direction when the schemas have
@@ -471,8 +489,9 @@ class ValidatorCache:
     one validator, each a property of its root, sharing one compilation of the
     definitions."""
 
-    def __init__(self, definitions: dict[str, Any], formats: FormatRegistry) -> None:
+    def __init__(self, definitions: dict[str, Any], formats: FormatRegistry, draft: str = DRAFT4) -> None:
         self.formats = formats
+        self.draft = draft
         self._views: dict[str | None, dict[str, Any]] = {None: definitions}
         self._flags = any(f in json.dumps(definitions) for f in ('"readOnly"', '"writeOnly"'))
         self._index = _DefinitionIndex(definitions)
@@ -511,11 +530,12 @@ class ValidatorCache:
                     self.formats,
                     fill_defaults=fill_defaults,
                     format_names=self._index.formats(names) | named_formats(schema),
+                    draft=self.draft,
                 )
                 self._compiled[(text, view)] = validator.compiled
             else:
                 validator = SchemaValidator(
-                    schema, definitions, self.formats, fill_defaults=fill_defaults, compiled=compiled
+                    schema, definitions, self.formats, fill_defaults=fill_defaults, compiled=compiled, draft=self.draft
                 )
             self._cache[key] = validator
         return validator
@@ -548,9 +568,11 @@ class ValidatorCache:
                     found.setdefault(json.dumps(ref), ref)
             texts = list(found)
             props = {str(i): found[t] if view is None else directional(found[t], view) for i, t in enumerate(texts)}
-            root = {"$schema": DRAFT4, "definitions": definitions, "properties": props}
+            root = {"$schema": self.draft, "definitions": definitions, "properties": props}
             try:
-                rust = compile_validator(root, self.formats, self._index.formats(names) | named_formats(props))
+                rust = compile_validator(
+                    root, self.formats, self._index.formats(names) | named_formats(props), self.draft
+                )
             except SchemaCompileError:
                 continue
             for i, text in enumerate(texts):
@@ -614,11 +636,17 @@ def _definition_refs(node: Any) -> set[str] | None:
 
 
 class _Metaschema:
-    """Checks that a schema is itself valid JSON Schema draft 4 (keyword types,
+    """Checks that a schema is itself valid JSON Schema of its draft (keyword types,
     patterns the validating engine reads), so a broken spec fails at load
     time, not on a request."""
 
-    def __init__(self) -> None:
+    _check: jsonschema_rs.Draft4Validator | jsonschema_rs.Draft202012Validator
+
+    def __init__(self, draft: str = DRAFT4) -> None:
+        if draft == DRAFT2020:
+            # jsonschema-rs holds 2020-12's metaschema and its vocabularies: resolved offline.
+            self._check = jsonschema_rs.Draft202012Validator({"$ref": DRAFT2020}, validate_formats=True, offline=True)
+            return
         # JSON Schema draft 4's own metaschema (json-schema.org/draft-04/schema), shipped as data.
         meta = json.loads(resources.files(__package__).joinpath("draft4-metaschema.json").read_text("utf-8"))
         meta.pop("id", None)  # refs to "#" stay local
@@ -675,26 +703,28 @@ def _mappings_with_paths(node: Any) -> Iterator[tuple[list[str | int], dict[str,
             stack.extend(([*path, i], v) for i, v in enumerate(item) if isinstance(v, (dict, list)))
 
 
-_metaschema: _Metaschema | None = None
+@functools.lru_cache(maxsize=2)
+def _metaschema(draft: str) -> _Metaschema:  # compiled on first use, not at import
+    return _Metaschema(draft)
 
 
-def schema_problems(schema: Any) -> list[tuple[list[str | int], str]]:
-    global _metaschema
-    if _metaschema is None:  # compiled on first use, not at import
-        _metaschema = _Metaschema()
-    return _metaschema.problems(schema)
+def schema_problems(schema: Any, draft: str = DRAFT4) -> list[tuple[list[str | int], str]]:
+    """[(path inside ``schema``, reason)]: how ``schema`` breaks its draft's metaschema."""
+    return _metaschema(draft).problems(schema)
 
 
-def default_problems(default: Any, schema: dict[str, Any], *, checked_only_formats: bool = True) -> str:
+def default_problems(
+    default: Any, schema: dict[str, Any], *, checked_only_formats: bool = True, draft: str = DRAFT4
+) -> str:
     """Why ``default`` does not match ``schema`` ('' when it does), with the built-in formats;
     ``checked_only_formats=False`` leaves out those that are only checked, never converted
     (uri, email...): a default breaking one of those is wrong, but cannot break its conversion."""
-    if schema_problems(schema):
+    if schema_problems(schema, draft):
         return ""  # the schema's own problems are reported already
     if not checked_only_formats:
         schema = _without_checked_only_formats(schema)
     try:
-        validator = SchemaValidator(schema, {}, _builtin_formats())
+        validator = SchemaValidator(schema, {}, _builtin_formats(), draft=draft)
         errors = [] if validator.is_valid(default) else validator.explain(default, "", "")
     except SchemaCompileError:
         return ""  # e.g. a $ref the default cannot be checked without

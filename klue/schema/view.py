@@ -11,6 +11,11 @@ from urllib.parse import unquote
 #: Every ref of a normalised schema points here.
 DEFINITIONS_REF = "#/definitions/"
 
+#: The JSON Schema drafts normalised schemas are written in (their ``$schema``):
+#: draft 4 for Swagger 2.0 and OpenAPI 3.0, 2020-12 for OpenAPI 3.1.
+DRAFT4 = "http://json-schema.org/draft-04/schema#"
+DRAFT2020 = "https://json-schema.org/draft/2020-12/schema"
+
 
 def escape_pointer_token(token: str) -> str:
     """One JSON pointer token (RFC 6901): ``a/b`` -> ``a~1b``."""

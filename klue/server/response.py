@@ -97,6 +97,8 @@ class ResponseBuilder:
         self.declared = {
             status: _Declared(r.schema, schemas, r.media_types or op.produces) for status, r in op.responses.items()
         }
+        #: An operation declaring no response at all (OpenAPI 3.1 allows it): any status, unvalidated.
+        self.undeclared = _Declared(None, schemas, op.produces) if not op.responses else None
 
     def build(self, result: Any, accept: str | None = None) -> WerkzeugResponse:
         """The response for a handler's ``result``; ``accept`` is the request's
@@ -112,7 +114,7 @@ class ResponseBuilder:
         status, headers = self.success_status, None
         if isinstance(result, tuple):
             result, status, headers = _unpack(result, status)
-        declared = by_status(self.declared, status)
+        declared = by_status(self.declared, status) or self.undeclared
         if declared is None:
             raise ResponseValidationError(f"{self.op.label}: status {status} is not declared in the spec")
         if result is None or status in _NO_BODY_STATUSES:

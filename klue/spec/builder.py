@@ -154,6 +154,7 @@ class SpecBuilder:
             for name, schema in self.mapping(raw, pointer).items()
         }
         self._check_aliases(defs, pointer)
+        self.schemas.check_deep_refs(defs)
         return defs
 
     def _check_aliases(self, definitions: dict[str, dict[str, Any]], pointer: str) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ..schema.view import DRAFT4
+
 
 class _Missing:
     """The type of ``MISSING``: falsy, and shown as ``MISSING``."""
@@ -226,6 +228,9 @@ class Spec:
     persisted_models: dict[str, str] = field(default_factory=dict)
     #: Declared security schemes by name (``securityDefinitions``, ``components/securitySchemes``).
     security_schemes: dict[str, SecurityScheme] = field(default_factory=dict)
+    #: The JSON Schema draft ``definitions`` and every schema here are written in (``$schema``):
+    #: draft 4 for Swagger 2.0 and OpenAPI 3.0, 2020-12 for OpenAPI 3.1.
+    json_schema: str = DRAFT4
 
     @property
     def title(self) -> str:

@@ -206,6 +206,27 @@ def pointer_join(pointer: str, *tokens: Any) -> str:
     return pointer + "".join("/" + escape_pointer_token(str(t)) for t in tokens)
 
 
+def resolve_ref(doc: Any, fragment: str, pointer: str) -> tuple[Any, str] | None:
+    """(what the local ``$ref`` ``#<fragment>`` at ``pointer`` points at, its pointer), or None.
+
+    ``#/$defs/X`` that the document's root does not hold is read as the ``$defs`` of the nearest
+    schema around the ref holding one named ``X``: a schema written as a JSON Schema 2020-12
+    document of its own, as OpenAPI 3.1 specs do (only 3.1 reads ``$defs``; 3.0 reports it)."""
+    try:
+        return resolve_pointer(doc, fragment), fragment
+    except KeyError:
+        if not fragment.startswith("/$defs/"):
+            return None
+    tokens = pointer.split("/")
+    for end in range(len(tokens), 1, -1):
+        around = "/".join(tokens[:end]) + fragment
+        try:
+            return resolve_pointer(doc, around), around
+        except KeyError:
+            continue
+    return None
+
+
 def resolve_pointer(doc: Any, fragment: str) -> Any:
     """Follow a JSON pointer (``/definitions/Pet``); raises KeyError if absent."""
     node = doc
@@ -295,11 +316,11 @@ class Bundler:
         doc = self.root if target_file is None else self._load(target_file, file, where)
         if doc is None:
             return None
-        try:
-            target = resolve_pointer(doc, fragment)
-        except KeyError:
+        found = resolve_ref(doc, fragment, pointer)
+        if found is None:
             self._problem(file, where, f"$ref '{ref}' does not resolve")
             return None
+        target, fragment = found
         if target_file is None:
             return None  # a valid local ref in the root: nothing to rewrite
         return self._import(target_file, fragment, target)

@@ -96,6 +96,7 @@ class OpenAPI3Builder(SpecBuilder):
             operations=operations,
             persisted_models=persisted,
             security_schemes=security_schemes,
+            json_schema=self.dialect.draft,
         )
 
     def _server(self) -> tuple[str | None, tuple[str, ...], str]:
@@ -260,7 +261,12 @@ class OpenAPI3Builder(SpecBuilder):
             )
 
     def _responses(self, op: Operation, raw: Any) -> dict[str, ResponseSpec]:
+        """An operation's responses by status. OpenAPI 3.1 lets an operation declare none: its
+        success is then undeclared, and the server sends what the handler returns unvalidated
+        (status 200 unless the handler says otherwise), the client hands over the JSON it gets."""
         at = pointer_join(op.pointer, "responses")
+        if raw is None and self.dialect is OPENAPI31:
+            return {}
         if not isinstance(raw, dict) or not raw:
             self.problem(at, "an operation must declare at least one response", op.label)
             return {}

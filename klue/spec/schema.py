@@ -1,9 +1,11 @@
-"""Schemas of any spec version -> JSON Schema draft 4 with ``#/definitions`` refs.
+"""Schemas of any spec version -> JSON Schema with ``#/definitions`` refs.
 
-Validators and converters only know draft 4. What differs between versions
-is described by a ``Dialect``: where named schemas live, how null is
-allowed (``x-nullable``, ``nullable``, or type arrays), and OpenAPI 3.1's
-JSON Schema 2020-12 keywords (``const``, numeric ``exclusiveMinimum``...).
+Swagger 2.0 and OpenAPI 3.0 schemas become draft 4; OpenAPI 3.1's stay JSON
+Schema 2020-12, keeping its meaning (``if``/``then``/``else``,
+``unevaluatedProperties``, ``prefixItems``, numeric ``exclusiveMinimum``...),
+and are validated as 2020-12. What differs between versions is described by
+a ``Dialect``: where named schemas live, how null is allowed
+(``x-nullable``, ``nullable``, or type arrays), which draft schemas are in.
 """
 
 from __future__ import annotations
@@ -17,14 +19,31 @@ from typing import Any
 from ..exceptions import SpecProblem
 from ..schema.messages import MAX_QUOTED, quote
 from ..schema.validation import default_problems, schema_problems
-from ..schema.view import DEFINITIONS_REF
-from .loader import pointer_join, resolve_pointer
+from ..schema.view import DEFINITIONS_REF, DRAFT4, DRAFT2020
+from .loader import pointer_join, resolve_pointer, resolve_ref
 
 log = logging.getLogger("klue.spec")
 
 SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 _INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs")
+#: 2020-12's keywords holding one schema (a mapping or a boolean) and those holding a map of them.
+_SUBSCHEMAS_2020 = (
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "additionalItems",
+)
+_SUBSCHEMA_MAPS_2020 = ("dependentSchemas",)
+#: Keywords that see what sibling keywords evaluated, ``$ref`` included: kept beside the ``allOf``
+#: a ``$ref`` with siblings becomes, where they still see into both.
+_UNEVALUATED = ("unevaluatedProperties", "unevaluatedItems")
+#: Siblings of a 3.1 ``$ref`` that stay beside the ``allOf`` it becomes.
+_BESIDE_REF = (*_UNEVALUATED, "$defs")
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,11 @@ class Dialect:
     nullable_key: str | None  # "x-nullable", "nullable", or None (3.1: type arrays)
     file_type: bool = False  # Swagger 2.0's "type: file"
     json_schema_2020: bool = False  # OpenAPI 3.1
+
+    @property
+    def draft(self) -> str:
+        """The ``$schema`` normalised schemas are written in, and validated as."""
+        return DRAFT2020 if self.json_schema_2020 else DRAFT4
 
 
 SWAGGER2 = Dialect("Swagger 2.0", "#/definitions/", "x-nullable", file_type=True)
@@ -51,16 +75,35 @@ class SchemaNormalizer:
         self.problems = problems
         self.source = source
         self.dialect = dialect
+        #: (pointer of the ref, the ref it became) for each recursive ref into a component's
+        #: ``$defs``: it points into the normalised definitions (``check_deep_refs``).
+        self.deep_refs: list[tuple[str, str]] = []
 
     def problem(self, pointer: str, reason: str) -> None:
         self.problems.append(SpecProblem(self.source, pointer, reason))
 
     def normalize(self, schema: Any, pointer: str) -> dict[str, Any]:
-        """The draft 4 form of ``schema``; its problems are recorded under ``pointer``."""
+        """The normalised form of ``schema``; its problems are recorded under ``pointer``."""
         out = self._normalize(schema, pointer)
-        for path, reason in schema_problems(out):
+        for path, reason in schema_problems(out, self.dialect.draft):
             self.problem(pointer_join(pointer, *path), reason)
         return out
+
+    def check_deep_refs(self, definitions: dict[str, Any]) -> None:
+        """Each recursive ref into a component's ``$defs`` must find its target in the normalised
+        definitions (it does unless normalising moved it, e.g. under a ``$ref``'s siblings)."""
+        for pointer, ref in self.deep_refs:
+            followed = [ref]
+            try:
+                target = resolve_pointer(definitions, ref[len(DEFINITIONS_REF) - 1 :])
+                while set(target) == {"$ref"} and target["$ref"].startswith(DEFINITIONS_REF):  # an alias
+                    if target["$ref"] in followed:
+                        self.problem(pointer, f"$ref {ref!r} refers to itself")
+                        break
+                    followed.append(target["$ref"])
+                    target = resolve_pointer(definitions, target["$ref"][len(DEFINITIONS_REF) - 1 :])
+            except KeyError:
+                self.problem(pointer, f"$ref {ref!r} is recursive through a place klue cannot point at")
 
     def local_ref(self, ref: str) -> str | None:
         """``#/components/schemas/Pet`` -> ``#/definitions/Pet``; None if not a named schema."""
@@ -85,7 +128,14 @@ class SchemaNormalizer:
                 and k not in ("description", "summary", "title", "nullable", "example", "examples")
             }
             if rest and self.dialect.json_schema_2020:  # 3.1: keywords beside $ref apply too
-                return {"allOf": [ref_out, self._normalize(rest, pointer, _seen)]}
+                # unevaluated* stay beside the allOf: there they see what the $ref evaluated.
+                # $defs too: recursive refs point at it where it was written.
+                beside = {k: rest.pop(k) for k in _BESIDE_REF if k in rest}
+                parts = [ref_out, self._normalize(rest, pointer, _seen)] if rest else [ref_out]
+                both: dict[str, Any] = {"allOf": parts}
+                for key, value in beside.items():
+                    self._keyword(both, key, value, pointer_join(pointer, key), _seen)
+                return both
             return ref_out
         out: dict[str, Any] = {}
         for key, value in schema.items():
@@ -105,16 +155,17 @@ class SchemaNormalizer:
         (``''`` for a URI, meaning none) is a warning: formats are annotations JSON Schema lets
         validators leave unchecked, and nothing fails on it (a bad ``date`` default would fail
         its conversion: an error)."""
-        reason = default_problems(default, schema)
+        draft = self.dialect.draft
+        reason = default_problems(default, schema, draft=draft)
         if not reason:
             return default
         if isinstance(default, (bool, int, float)) and "string" in _types_of(schema):
             text = json.dumps(default)
-            if not default_problems(text, schema):
+            if not default_problems(text, schema, draft=draft):
                 return text
         shown = "" if isinstance(default, (dict, list)) else f" {quote(default)}"  # quote says "the array"
         message = f"the default{shown} does not match its own schema: {reason}"
-        if default_problems(default, schema, checked_only_formats=False):
+        if default_problems(default, schema, checked_only_formats=False, draft=draft):
             self.problem(pointer, message)
         else:
             log.warning(
@@ -127,10 +178,11 @@ class SchemaNormalizer:
 
     def _keyword(self, out: dict[str, Any], key: str, value: Any, at: str, seen: frozenset[str]) -> None:
         sub = self._normalize
+        if self.dialect.json_schema_2020 and self._keyword_2020(out, key, value, at, seen):
+            return
         if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
-            out["definitions" if key == "$defs" else key] = {
-                n: sub(s, pointer_join(at, n), seen) for n, s in value.items()
-            }
+            keep = key != "$defs" or self.dialect.json_schema_2020  # 3.1's are pointed into (deep refs)
+            out[key if keep else "definitions"] = {n: sub(s, pointer_join(at, n), seen) for n, s in value.items()}
         elif key == "items" and isinstance(value, list):
             out[key] = [sub(s, pointer_join(at, i), seen) for i, s in enumerate(value)]
         elif key == "prefixItems" and isinstance(value, list):  # 3.1 tuples are draft 4's list of items
@@ -157,6 +209,24 @@ class SchemaNormalizer:
             pass  # extensions mean nothing to validation, and may hold refs into other sections
         elif key not in ("xml", "externalDocs", "$schema", "$id", "$comment"):
             out[key] = value  # "example" stays: mock mode answers with it
+
+    def _keyword_2020(self, out: dict[str, Any], key: str, value: Any, at: str, seen: frozenset[str]) -> bool:
+        """2020-12's own keywords, kept as they are (their subschemas normalised); False for the others."""
+        if key in _SUBSCHEMAS_2020 and isinstance(value, (dict, bool)):
+            out[key] = value if isinstance(value, bool) else self._normalize(value, at, seen)
+        elif key in _SUBSCHEMA_MAPS_2020 and isinstance(value, dict):
+            out[key] = {n: self._normalize(s, pointer_join(at, n), seen) for n, s in value.items()}
+        elif key == "prefixItems" and isinstance(value, list):
+            out[key] = [self._normalize(s, pointer_join(at, i), seen) for i, s in enumerate(value)]
+        elif key in ("exclusiveMinimum", "exclusiveMaximum"):
+            out[key] = value  # a number, as 2020-12 writes it (a boolean is a problem its metaschema finds)
+        elif key == "enum":
+            if value == []:
+                log.warning("%s: at %s: 'enum: []' allows no value at all: surely a mistake", self.source, at)
+            out[key] = value
+        else:
+            return False
+        return True
 
     def _type(self, out: dict[str, Any], value: Any, at: str) -> None:
         types = value if isinstance(value, list) else [value]
@@ -197,20 +267,31 @@ class SchemaNormalizer:
         local = self.local_ref(ref)
         if local is not None:
             out: dict[str, Any] = {"$ref": local}
-        elif ref in seen:
-            self.problem(pointer, f"$ref {ref!r} refers to itself")
-            return {}
-        else:  # a ref into parameters/responses/...: inline what it points at
-            try:
-                target = resolve_pointer(self.doc, ref[1:])
-            except KeyError:
+        else:  # a ref into parameters/responses/$defs...: inline what it points at
+            found = resolve_ref(self.doc, ref[1:], pointer)
+            if found is None or (found[1] != ref[1:] and not self.dialect.json_schema_2020):
                 self.problem(pointer_join(pointer, "$ref"), f"$ref {ref!r} does not resolve")
                 return {}
-            out = self._normalize(target, ref[1:], seen | {ref})
+            target, where = found
+            if where in seen:
+                return self._recursive_ref(ref, where, pointer)
+            out = self._normalize(target, where, seen | {where})
         key = self.dialect.nullable_key
         if key == "x-nullable" and schema.get(key) is True:  # Swagger 2.0's nullable refs
             return {"anyOf": [out, {"type": "null"}]}
         return out
+
+    def _recursive_ref(self, ref: str, where: str, pointer: str) -> dict[str, Any]:
+        """A ref met again while inlining it: in 3.1, one into a component's ``$defs`` points there in
+        the normalised definitions (``#/definitions/Tree/$defs/Node``: validated, left unconverted);
+        any other is a problem."""
+        named = self.dialect.schemas_ref[1:]
+        if self.dialect.json_schema_2020 and where.startswith(named) and "/$defs/" in where[len(named) :]:
+            deep = DEFINITIONS_REF + where[len(named) :]
+            self.deep_refs.append((pointer_join(pointer, "$ref"), deep))
+            return {"$ref": deep}
+        self.problem(pointer, f"$ref {ref!r} refers to itself")
+        return {}
 
 
 def allow_null(schema: dict[str, Any]) -> dict[str, Any]:
