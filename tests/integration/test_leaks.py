@@ -149,7 +149,9 @@ def test_async_call_leaves_no_threads_or_sockets(server):
     assert peak[0] <= start[0] + 2 * WORKERS and peak[1] <= start[1] + 2 * WORKERS, (start, peak)
 
     after_run = settle(pooled)
-    assert after_run == pooled, f"after {CALLS} calls: (threads, sockets) {after_run}, after the first batch {pooled}"
+    # no growth: a pooled keep-alive connection the server closed meanwhile may make it fewer
+    assert after_run[0] <= pooled[0] and after_run[1] <= pooled[1], (
+        f"after {CALLS} calls: (threads, sockets) {after_run}, after the first batch {pooled}")
 
     ApiPool.remove("leaks")  # closes the client's session and its pooled connections
     after_close = settle(start)
